@@ -1,0 +1,1 @@
+"""What every tap in this repository shares: HTTP error policy, rate limits, windows, UTC."""

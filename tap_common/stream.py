@@ -1,0 +1,194 @@
+"""The HTTP stream every tap builds on: errors, retries, rate limits, redaction.
+
+What it decides, once for all taps:
+- 401 and 403 fail on the first answer with a hint naming the credential setting;
+- 429, 5xx, timeouts and broken or truncated connections are retried, waiting as long as the
+  vendor's own headers ask (``Retry-After``, reset dates, epoch milliseconds), else backing off
+  exponentially; a vendor asking for an absurd wait fails the sync instead of hanging it;
+- other 4xx fail at once with the vendor's own message;
+- calls slow down before the vendor's budget runs out (see :class:`~tap_common.ratelimit.Throttle`);
+- no secret reaches a log line or an error message.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Generator, Iterable
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from urllib.parse import urlparse
+
+import requests
+from singer_sdk import RESTStream
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.helpers.jsonpath import extract_jsonpath
+
+from tap_common.payload import json_payload
+from tap_common.timeutil import to_utc_iso
+
+if TYPE_CHECKING:
+    from singer_sdk.helpers.types import Context
+
+    from tap_common.tap import TapRuntime, VendorTap
+
+TToken = TypeVar("TToken")
+
+# Longest wait a vendor may ask for before we give up: a sync that would sleep longer is better
+# failed with a clear message and rescheduled than left hanging.
+MAX_VENDOR_WAIT_SECONDS = 900.0
+BACKOFF_BASE_SECONDS = 1.0
+BACKOFF_CAP_SECONDS = 60.0
+
+
+class CredentialError(FatalAPIError):
+    """The API refused the credential (401/403): retrying cannot help."""
+
+
+class VendorStream(RESTStream[TToken]):
+    """Base for every stream of every tap in this repository."""
+
+    #: Vendor name used in messages, e.g. "Segment".
+    vendor: ClassVar[str]
+    #: What to check when the API refuses the credential, e.g. "the `api_token` setting".
+    credential_hint: ClassVar[str]
+
+    def __init__(self, tap: VendorTap, **kwargs: Any) -> None:
+        super().__init__(tap, **kwargs)
+        self.runtime: TapRuntime = tap.runtime
+
+    @property
+    def url_base(self) -> str:
+        """The API root from the ``api_url`` setting, so any tap can point at the emulator."""
+        return str(self.config["api_url"]).rstrip("/")
+
+    @property
+    def timeout(self) -> int:
+        """Seconds before a request is abandoned (and retried)."""
+        return int(self.config.get("request_timeout", 300))
+
+    @property
+    def user_agent(self) -> str:
+        """Identify the tap to the vendor, as API providers ask integrations to do."""
+        return self.config.get("user_agent") or f"{self.tap_name} (singer-sdk)"
+
+    # -- responses ---------------------------------------------------------------------------
+
+    def parse_response(self, response: requests.Response) -> Iterable[dict]:
+        """The records at ``records_jsonpath`` in the (once-decoded) JSON body."""
+        yield from extract_jsonpath(self.records_jsonpath, json_payload(response))
+
+    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
+        """Put the replication key in the one canonical UTC form state comparisons need."""
+        key = self.replication_key
+        if key and row.get(key) is not None:
+            row[key] = to_utc_iso(row[key])
+        return row
+
+    def validate_response(self, response: requests.Response) -> None:
+        """Classify the answer: fatal credential error, retriable, fatal, or good."""
+        self.runtime.observe(response)
+        status = response.status_code
+        if status in (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN):
+            raise CredentialError(self.credential_error_message(response))
+        if status == HTTPStatus.TOO_MANY_REQUESTS or status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+            raise RetriableAPIError(self.response_error_message(response), response)
+        if status >= HTTPStatus.BAD_REQUEST:
+            raise FatalAPIError(self.response_error_message(response))
+        try:
+            json_payload(response)
+        except ValueError as exc:
+            # A body cut short behind a proxy still says 200: fetch it again.
+            msg = f"{self.vendor} API sent an unreadable body for {self._endpoint(response)}"
+            raise RetriableAPIError(msg, response) from exc
+
+    def response_error_message(self, response: requests.Response) -> str:
+        """Status, method, path and the vendor's own message; never a secret."""
+        text = (
+            f"{self.vendor} API answered {response.status_code} {response.reason} "
+            f"to {self._endpoint(response)}: {self.vendor_error_detail(response)}"
+        )
+        return self.runtime.redact(text)
+
+    def credential_error_message(self, response: requests.Response) -> str:
+        """The error for a refused credential, with a hint on which setting to check."""
+        return self.runtime.redact(
+            f"{self.vendor} API refused the credential ({response.status_code}) "
+            f"for {self._endpoint(response)}: {self.vendor_error_detail(response)}. "
+            f"Check {self.credential_hint}."
+        )
+
+    def vendor_error_detail(self, response: requests.Response) -> str:
+        """The vendor's explanation from an error body; override per vendor envelope."""
+        return response.text[:500] or response.reason or ""
+
+    @staticmethod
+    def _endpoint(response: requests.Response) -> str:
+        method = response.request.method if response.request is not None else "GET"
+        return f"{method} {urlparse(response.url).path}"
+
+    # -- retries -----------------------------------------------------------------------------
+
+    def request_decorator(self, func: Callable) -> Callable:
+        """The SDK's retry decorator around a call that first waits for the rate budget."""
+
+        def throttled(*args: Any, **kwargs: Any) -> requests.Response:
+            self.runtime.throttle.wait()
+            return func(*args, **kwargs)
+
+        return super().request_decorator(throttled)
+
+    def backoff_max_tries(self) -> int:
+        """First try plus the configured number of retries."""
+        return int(self.config.get("max_retries", 5)) + 1
+
+    def backoff_wait_generator(self) -> Generator[float, Any, None]:
+        """Wait what the vendor asks for; without a hint, back off exponentially."""
+        exception = yield  # type: ignore[misc]
+        attempt = 0
+        while True:
+            wait = self.vendor_wait(exception)
+            if wait is None:
+                wait = min(BACKOFF_BASE_SECONDS * 2**attempt, BACKOFF_CAP_SECONDS)
+                wait *= 1 + random.random() / 10  # spread retries of parallel syncs apart
+            attempt += 1
+            exception = yield wait
+
+    def backoff_jitter(self, value: float) -> float:
+        """No jitter on top: a vendor's ``Retry-After`` is already the exact wait."""
+        return value
+
+    def vendor_wait(self, exception: BaseException) -> float | None:
+        """Seconds the vendor asked for in the failed response, if it said; capped."""
+        response = getattr(exception, "response", None)
+        if not isinstance(response, requests.Response):
+            return None
+        wait = self.requested_wait(response)
+        if wait is not None and wait > MAX_VENDOR_WAIT_SECONDS:
+            msg = self.runtime.redact(
+                f"{self.vendor} API asked to wait {wait:.0f} s before retrying "
+                f"{self._endpoint(response)}; giving up (limit {MAX_VENDOR_WAIT_SECONDS:.0f} s). "
+                "Run the sync again later."
+            )
+            raise FatalAPIError(msg) from exception
+        return wait
+
+    def requested_wait(self, response: requests.Response) -> float | None:
+        """The wait a failed response asks for, from the vendor's rate-limit headers."""
+        return self.runtime.retry_after(response)
+
+    def backoff_handler(self, details: Any) -> None:
+        """One line per retry: what failed, how long we wait, which try this was."""
+        exception = details.get("exception")
+        response = getattr(exception, "response", None)
+        cause = (
+            f"{response.status_code} {response.reason}"
+            if isinstance(response, requests.Response)
+            else type(exception).__name__
+        )
+        self.logger.warning(
+            self.runtime.redact(
+                f"Retrying {self.name} ({self.path}) after {cause}: waiting "
+                f"{details.get('wait', 0):.1f} s (try {details.get('tries')} of "
+                f"{self.backoff_max_tries()})"
+            )
+        )

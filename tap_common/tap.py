@@ -1,0 +1,130 @@
+"""The tap base: settings validation with clear messages, and the per-run shared state."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from http import HTTPStatus
+from typing import Any, ClassVar
+
+import requests
+from jsonschema import Draft7Validator, ValidationError
+from singer_sdk import Tap
+from singer_sdk import typing as th
+from singer_sdk.exceptions import ConfigValidationError
+
+from tap_common.ratelimit import RateLimitPolicy, Throttle
+from tap_common.redaction import Redactor, secret_setting_names, secret_values
+from tap_common.timeutil import ServerClock, parse_utc, utc_now
+
+
+@dataclass
+class TapRuntime:
+    """What all streams of one tap run share: the rate budget, the server clock, the secrets."""
+
+    policy: RateLimitPolicy
+    redact: Redactor
+    throttle: Throttle = field(init=False)
+    server_clock: ServerClock = field(default_factory=ServerClock)
+
+    def __post_init__(self) -> None:
+        self.throttle = Throttle(self.policy)
+
+    def observe(self, response: requests.Response) -> None:
+        """Learn from every response: budget left, and the server's clock."""
+        self.throttle.observe(response.headers)
+        self.server_clock.observe(response.headers.get("Date"))
+
+    def retry_after(self, response: requests.Response) -> float | None:
+        """Seconds the vendor asked a client to wait after this response."""
+        rate_limited = response.status_code == HTTPStatus.TOO_MANY_REQUESTS
+        return self.policy.retry_after(response.headers, time.time(), rate_limited=rate_limited)
+
+
+def common_settings(*, page_size_max: int, page_size_default: int) -> list[th.Property]:
+    """Settings every tap offers with the same meaning."""
+    return [
+        th.Property(
+            "page_size",
+            th.IntegerType(minimum=1, maximum=page_size_max),
+            default=page_size_default,
+            title="Page size",
+            description=f"Records per request (1-{page_size_max}); the largest is the cheapest.",
+        ),
+        th.Property(
+            "request_timeout",
+            th.IntegerType(minimum=1, maximum=3600),
+            default=300,
+            title="Request timeout",
+            description="Seconds to wait for one response before retrying it.",
+        ),
+        th.Property(
+            "max_retries",
+            th.IntegerType(minimum=0, maximum=20),
+            default=5,
+            title="Max retries",
+            description="Retries of one request after a 429, a 5xx, a timeout or a cut "
+            "connection, waiting as the API's rate-limit headers ask.",
+        ),
+        th.Property(
+            "user_agent",
+            th.StringType,
+            title="User agent",
+            description="User-Agent header sent with every request.",
+        ),
+    ]
+
+
+class VendorTap(Tap):
+    """Base of the four taps: validates settings before any request, names the bad one."""
+
+    rate_limit_policy: ClassVar[RateLimitPolicy]
+    #: Settings holding a UTC date-time that must parse and not lie in the future.
+    date_time_settings: ClassVar[tuple[str, ...]] = ("start_date",)
+
+    @cached_property
+    def runtime(self) -> TapRuntime:
+        """The state shared by this run's streams."""
+        secrets = secret_values(self.config, self.config_jsonschema)
+        return TapRuntime(policy=self.rate_limit_policy, redact=Redactor(secrets))
+
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        # The SDK's messages echo the offending value (a mistyped token would be logged) and
+        # never check `format: date-time`; ours name the setting and keep secrets out.
+        schema = self.config_jsonschema
+        self.append_builtin_config(schema)
+        validator = Draft7Validator(schema)
+        errors = [self._describe(error) for error in validator.iter_errors(self.config)]
+        if not errors:
+            errors = self.check_settings(self.config)
+        if errors and raise_errors:
+            raise ConfigValidationError("Config validation failed", errors=errors, schema=schema)
+        return errors
+
+    def check_settings(self, config: Mapping[str, Any]) -> list[str]:
+        """Checks JSON Schema cannot express; extend per tap (call super)."""
+        errors = []
+        for name in self.date_time_settings:
+            value = config.get(name)
+            if value is None:
+                continue
+            try:
+                moment = parse_utc(value)
+            except ValueError:
+                errors.append(f"{name}: {value!r} is not an ISO-8601 date-time, e.g. 2026-01-31")
+                continue
+            if moment > utc_now():
+                errors.append(f"{name}: {value!r} lies in the future")
+        return errors
+
+    def _describe(self, error: ValidationError) -> str:
+        setting = ".".join(str(part) for part in error.absolute_path)
+        if error.validator == "required":
+            missing = error.message.split("'")[1] if "'" in error.message else error.message
+            return f"{missing}: this setting is required"
+        if setting in secret_setting_names(self.config_jsonschema):
+            expected = error.schema.get("type", "a valid value")
+            return f"{setting}: invalid value (not shown: it is secret); expected {expected}"
+        return f"{setting or 'config'}: {error.message}"

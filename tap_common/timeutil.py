@@ -1,0 +1,77 @@
+"""One canonical UTC form for every timestamp a tap emits or bookmarks.
+
+The SDK compares replication-key values as JSON strings (meltano/sdk #2753), so two spellings
+of one instant ("Z" vs "+00:00", with or without microseconds) can mis-order. Every replication
+key therefore goes through :func:`to_utc_iso`, which always yields
+``YYYY-MM-DDTHH:MM:SS.ffffff+00:00`` (the form the SDK itself writes for datetimes).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
+
+import pendulum
+
+
+def parse_utc(value: str | datetime) -> datetime:
+    """Parse an ISO-8601 value (or take a datetime) as an aware UTC datetime.
+
+    Naive values and bare dates are taken as UTC. Raises ``ValueError`` on anything else.
+    """
+    if not isinstance(value, datetime):
+        try:
+            value = pendulum.parse(value, strict=True)
+        except ValueError as exc:  # pendulum's ParserError is a ValueError
+            msg = f"not an ISO-8601 date-time: {value!r}"
+            raise ValueError(msg) from exc
+        if not isinstance(value, datetime):  # a duration or a time of day
+            msg = f"not an ISO-8601 date-time: {value!r}"
+            raise ValueError(msg)
+    moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    utc = moment.astimezone(timezone.utc)
+    # Hand back a plain datetime: pendulum's subclass must not leak into records or state.
+    return datetime(*utc.timetuple()[:6], utc.microsecond, tzinfo=timezone.utc)
+
+
+def to_utc_iso(value: str | datetime) -> str:
+    """Return the canonical UTC ISO-8601 string of a date-time."""
+    return parse_utc(value).isoformat(timespec="microseconds")
+
+
+def from_epoch_ms(value: float) -> datetime:
+    """Return the aware UTC datetime of a Unix timestamp in milliseconds."""
+    return datetime.fromtimestamp(value / 1000, tz=timezone.utc)
+
+
+def utc_now() -> datetime:
+    """Return the current time as an aware UTC datetime."""
+    return datetime.now(timezone.utc)
+
+
+class ServerClock:
+    """The API server's idea of now, read from the ``Date`` header of its responses.
+
+    Window limits ("no older than 14 days", "not still open") are enforced by the server against
+    its own clock. Planning windows on the server's clock keeps a skewed local clock from asking
+    for a window the API would reject. Before any response has been seen, local UTC is used.
+    """
+
+    def __init__(self) -> None:
+        self._offset = timedelta(0)
+
+    def observe(self, date_header: str | None) -> None:
+        """Take in a response's ``Date`` header (RFC 9110), ignoring garbled values."""
+        if not date_header:
+            return
+        try:
+            server_now = parsedate_to_datetime(date_header)
+        except (TypeError, ValueError):
+            return
+        if server_now.tzinfo is None:
+            return
+        self._offset = server_now - utc_now()
+
+    def now(self) -> datetime:
+        """The current time on the server, as an aware UTC datetime."""
+        return utc_now() + self._offset

@@ -1,0 +1,114 @@
+"""Time windows for every windowed stream: aligned, bounded, never still open.
+
+A window is half-open, ``[start, end)``. Windows are a whole number of units long and start on
+a unit boundary, so two runs cut time on the same grid and a resumed run picks up exactly where
+the last one stopped: the next window starts where the bookmarked one ended.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+import pendulum
+
+from tap_common.timeutil import parse_utc
+
+Unit = Literal["minute", "hour", "day"]
+
+# A request reaches the server a little after its windows were planned, and the server's clock is
+# only known to the second; starting a minute inside the horizon keeps the first window legal.
+HORIZON_MARGIN = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Window:
+    """One half-open time range ``[start, end)`` in UTC."""
+
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class WindowRules:
+    """What an API allows for one kind of window.
+
+    ``unit``: the grid windows align to. ``size``: units per window. ``max_span``: the widest
+    range the API accepts. ``oldest``: how far before now a window may start. ``lag``: how long
+    after its end a window's data is final (a window younger than that is not emitted).
+    """
+
+    unit: Unit
+    size: int = 1
+    max_span: timedelta | None = None
+    oldest: timedelta | None = None
+    lag: timedelta = timedelta(0)
+
+    @property
+    def span(self) -> timedelta:
+        """The length of one window."""
+        return pendulum.duration(**{f"{self.unit}s": self.size}).as_timedelta()
+
+    def check(self) -> None:
+        """Raise ``ValueError`` if a window would be wider than the API allows."""
+        if self.size < 1:
+            msg = "a window must be at least one unit long"
+            raise ValueError(msg)
+        if self.max_span is not None and self.span > self.max_span:
+            msg = f"{self.size} {self.unit}(s) per window exceed the API's limit, {self.max_span}"
+            raise ValueError(msg)
+
+
+@dataclass(frozen=True)
+class WindowPlan:
+    """The windows to fetch, and the requested start if the API's horizon cut it short."""
+
+    windows: tuple[Window, ...]
+    clamped_from: datetime | None = None
+
+
+def floor_to(moment: datetime, unit: Unit) -> datetime:
+    """The unit boundary at or before ``moment`` (UTC)."""
+    return parse_utc(pendulum.instance(parse_utc(moment)).start_of(unit))
+
+
+def ceil_to(moment: datetime, unit: Unit) -> datetime:
+    """The unit boundary at or after ``moment`` (UTC)."""
+    floor = floor_to(moment, unit)
+    if floor == parse_utc(moment):
+        return floor
+    return parse_utc(pendulum.instance(floor).add(**{f"{unit}s": 1}))
+
+
+def plan_windows(rules: WindowRules, start: datetime | None, now: datetime) -> WindowPlan:
+    """Closed windows from ``start`` (aligned down to the grid) up to ``now - lag``.
+
+    ``start=None`` means as far back as the API allows. A start older than the API's horizon is
+    moved up to the oldest aligned start allowed, and the plan says so, so the caller can warn.
+    The last window ends on or before the last boundary that is ``lag`` old: a window still
+    open is never emitted.
+    """
+    rules.check()
+    horizon = (
+        None if rules.oldest is None else ceil_to(now - rules.oldest + HORIZON_MARGIN, rules.unit)
+    )
+    if start is None:
+        if horizon is None:
+            msg = "a start is required when the API sets no horizon"
+            raise ValueError(msg)
+        return WindowPlan(tuple(_iter_windows(rules, horizon, now)))
+    first = floor_to(start, rules.unit)
+    if horizon is not None and first < horizon:
+        return WindowPlan(tuple(_iter_windows(rules, horizon, now)), clamped_from=parse_utc(start))
+    return WindowPlan(tuple(_iter_windows(rules, first, now)))
+
+
+def _iter_windows(rules: WindowRules, first: datetime, now: datetime) -> Iterator[Window]:
+    limit = floor_to(now - rules.lag, rules.unit)
+    span = rules.span
+    start = first
+    while start + span <= limit:
+        yield Window(start, start + span)
+        start += span

@@ -1,0 +1,1 @@
+"""tap-segment-config: Segment destinations, their subscriptions and delivery metrics."""

@@ -1,0 +1,205 @@
+"""Record schemas, field for field as Segment's Public API models define them (segment.md §5).
+
+Free-form maps (destination ``settings``, subscription ``settings``, preset ``fields``) are
+objects with any keys. Values Segment types as "any" (``defaultValue``, ``choices``) are left
+untyped: they can be a scalar or a deep mapping.
+"""
+
+from singer_sdk import typing as th
+
+ANY = th.CustomType({})
+FREE_FORM = th.ObjectType(additional_properties=True)
+STRINGS = th.ArrayType(th.StringType)
+
+ACTION_FIELD = th.ObjectType(
+    th.Property("id", th.StringType),
+    th.Property("sortOrder", th.NumberType),
+    th.Property("fieldKey", th.StringType),
+    th.Property("label", th.StringType),
+    th.Property("type", th.StringType),
+    th.Property("description", th.StringType),
+    th.Property("placeholder", th.StringType),
+    th.Property("defaultValue", ANY),
+    th.Property("required", th.BooleanType),
+    th.Property("multiple", th.BooleanType),
+    th.Property("choices", ANY),
+    th.Property("dynamic", th.BooleanType),
+    th.Property("allowNull", th.BooleanType),
+    th.Property("hidden", th.BooleanType),
+)
+
+DESTINATION_METADATA = th.ObjectType(
+    th.Property("id", th.StringType),
+    th.Property("name", th.StringType),
+    th.Property("description", th.StringType),
+    th.Property("slug", th.StringType),
+    th.Property(
+        "logos",
+        th.ObjectType(
+            th.Property("default", th.StringType),
+            th.Property("mark", th.StringType),
+            th.Property("alt", th.StringType),
+        ),
+    ),
+    th.Property(
+        "options",
+        th.ArrayType(
+            th.ObjectType(
+                th.Property("name", th.StringType),
+                th.Property("type", th.StringType),
+                th.Property("required", th.BooleanType),
+                th.Property("description", th.StringType),
+                th.Property("defaultValue", ANY),
+                th.Property("label", th.StringType),
+            )
+        ),
+    ),
+    th.Property("status", th.StringType),
+    th.Property("previousNames", STRINGS),
+    th.Property("categories", STRINGS),
+    th.Property("website", th.StringType),
+    th.Property(
+        "components",
+        th.ArrayType(
+            th.ObjectType(
+                th.Property("type", th.StringType),
+                th.Property("code", th.StringType),
+                th.Property("owner", th.StringType),
+            )
+        ),
+    ),
+    th.Property(
+        "supportedFeatures",
+        th.ObjectType(
+            th.Property("cloudModeInstances", th.StringType),
+            th.Property("deviceModeInstances", th.StringType),
+            th.Property("replay", th.BooleanType),
+            th.Property("browserUnbundling", th.BooleanType),
+            th.Property("browserUnbundlingPublic", th.BooleanType),
+        ),
+    ),
+    th.Property(
+        "supportedMethods",
+        th.ObjectType(
+            *(
+                th.Property(name, th.BooleanType)
+                for name in ("pageview", "identify", "alias", "track", "group")
+            ),
+        ),
+    ),
+    th.Property(
+        "supportedPlatforms",
+        th.ObjectType(
+            *(
+                th.Property(name, th.BooleanType)
+                for name in (
+                    "browser",
+                    "server",
+                    "mobile",
+                    "warehouse",
+                    "cloudAppObject",
+                    "linkedAudiences",
+                )
+            ),
+        ),
+    ),
+    th.Property(
+        "actions",
+        th.ArrayType(
+            th.ObjectType(
+                th.Property("id", th.StringType),
+                th.Property("slug", th.StringType),
+                th.Property("name", th.StringType),
+                th.Property("description", th.StringType),
+                th.Property("platform", th.StringType),
+                th.Property("hidden", th.BooleanType),
+                th.Property("defaultTrigger", th.StringType),
+                th.Property("fields", th.ArrayType(ACTION_FIELD)),
+            )
+        ),
+    ),
+    th.Property(
+        "presets",
+        th.ArrayType(
+            th.ObjectType(
+                th.Property("actionId", th.StringType),
+                th.Property("name", th.StringType),
+                th.Property("trigger", th.StringType),
+                th.Property("fields", FREE_FORM),
+            )
+        ),
+    ),
+    th.Property(
+        "contacts",
+        th.ArrayType(
+            th.ObjectType(
+                th.Property("name", th.StringType),
+                th.Property("email", th.StringType),
+                th.Property("role", th.StringType),
+                th.Property("isPrimary", th.BooleanType),
+            )
+        ),
+    ),
+    th.Property("partnerOwned", th.BooleanType),
+    th.Property("supportedRegions", STRINGS),
+    th.Property("regionEndpoints", STRINGS),
+    th.Property("multiInstanceSupportedVersion", th.StringType),
+)
+
+DESTINATION = th.PropertiesList(
+    th.Property("id", th.StringType, required=True, description="Destination instance id."),
+    th.Property("name", th.StringType, description="Display name (optional in Segment)."),
+    th.Property("enabled", th.BooleanType, description="Whether it receives data."),
+    th.Property("sourceId", th.StringType, description="The source connected to it."),
+    th.Property("settings", FREE_FORM, description="Settings; Segment masks secret values."),
+    th.Property("metadata", DESTINATION_METADATA, description="The catalog entry it is of."),
+)
+
+SUBSCRIPTION = th.PropertiesList(
+    th.Property("id", th.StringType, required=True),
+    th.Property("destinationId", th.StringType, required=True),
+    th.Property("name", th.StringType),
+    th.Property("actionId", th.StringType),
+    th.Property("actionSlug", th.StringType),
+    th.Property("enabled", th.BooleanType),
+    th.Property("settings", FREE_FORM, description="Field mappings of the action."),
+    th.Property("trigger", th.StringType, description='FQL condition, e.g. type = "track".'),
+    th.Property("modelId", th.StringType, description="Reverse ETL model, when part of one."),
+    th.Property(
+        "reverseETLSchedule",
+        th.ObjectType(
+            th.Property("strategy", th.StringType),
+            th.Property("config", FREE_FORM),
+        ),
+    ),
+)
+
+DELIVERY_METRICS = th.PropertiesList(
+    th.Property("destinationId", th.StringType, required=True),
+    th.Property("sourceId", th.StringType, required=True),
+    th.Property(
+        "granularity", th.StringType, required=True, allowed_values=["MINUTE", "HOUR", "DAY"]
+    ),
+    th.Property("windowStart", th.DateTimeType, required=True, description="Inclusive, UTC."),
+    th.Property("windowEnd", th.DateTimeType, required=True, description="Exclusive, UTC."),
+    th.Property("destinationMetadataId", th.StringType, description="Catalog id of its type."),
+    th.Property(
+        "metrics",
+        th.ArrayType(
+            th.ObjectType(
+                th.Property("metricName", th.StringType),
+                th.Property("total", th.NumberType),
+                th.Property(
+                    "breakdown",
+                    th.ArrayType(
+                        th.ObjectType(
+                            th.Property("metricName", th.StringType),
+                            th.Property("value", th.NumberType),
+                        )
+                    ),
+                ),
+            )
+        ),
+        description="Totals over the window; metric names are Segment's (not a fixed list).",
+    ),
+)
