@@ -1,0 +1,39 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Everything else is set up here.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+PLUGINS := .meltano/.plugins-installed
+export MELTANO_SEND_ANONYMOUS_USAGE_STATS := false
+
+.PHONY: setup plugins demo test lint bench clean
+
+setup: $(INSTALLED)
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# Meltano builds one venv per plugin (taps from this checkout, loaders from PyPI).
+plugins: $(PLUGINS)
+
+$(PLUGINS): $(INSTALLED) meltano.yml
+	$(BIN)/meltano install
+	mkdir -p .meltano output
+	touch $@
+
+demo: $(PLUGINS)
+	$(BIN)/python scripts/demo.py
+
+test: $(PLUGINS)
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+clean:
+	rm -rf $(VENV) .meltano output .pytest_cache

@@ -1,0 +1,33 @@
+"""singer-sdk's standard tap tests, against a module-wide emulator.
+
+The SDK builds the test class at import time and needs the API's URL then, so this module
+starts its own emulator (real clock) instead of using the per-test fixture.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from singer_sdk.testing import SuiteConfig, get_tap_test_class
+
+from api_emulator import EmulatorServer
+from api_emulator.segment import DEFAULT_TOKEN, SegmentApp, SegmentDataset
+from tap_segment_config.tap import TapSegmentConfig
+
+EMULATOR = EmulatorServer(SegmentApp(SegmentDataset.generate(seed=11, destinations=5)))
+EMULATOR.start()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _stop_emulator() -> Iterator[None]:
+    yield
+    EMULATOR.stop()
+
+
+TestTapSegmentConfig = get_tap_test_class(
+    tap_class=TapSegmentConfig,
+    config={"api_url": EMULATOR.url, "api_token": DEFAULT_TOKEN},
+    parse_env_config=False,
+    suite_config=SuiteConfig(max_records_limit=200),
+)

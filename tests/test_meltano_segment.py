@@ -1,0 +1,140 @@
+"""tap-segment-config end to end: real `meltano run` into DuckDB, and a standalone pipe."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from api_emulator import EmulatorServer
+from api_emulator.segment import DEFAULT_TOKEN, SegmentApp, SegmentDataset
+from tests.harness import BIN
+from tests.segment.conftest import NOW
+
+ROOT = Path(__file__).resolve().parent.parent
+PLUGINS = ROOT / ".meltano" / "loaders"
+pytestmark = pytest.mark.meltano
+KEYS = {
+    "destinations": ("id",),
+    "destination_subscriptions": ("id",),
+    "delivery_metrics": ("destinationId", "sourceId", "granularity", "windowStart"),
+}
+
+
+@pytest.fixture
+def emulator() -> Iterator[EmulatorServer]:
+    server = EmulatorServer(SegmentApp(SegmentDataset.generate(seed=3, destinations=6)))
+    server.start()
+    server.clock.set(NOW)
+    yield server
+    server.stop()
+
+
+def meltano_env(emulator: EmulatorServer, tmp_path: Path) -> dict[str, str]:
+    """Point the tap at the emulator and keep the warehouse and state in tmp_path."""
+    return os.environ | {
+        "TAP_SEGMENT_CONFIG_API_URL": emulator.url,
+        "TAP_SEGMENT_CONFIG_API_TOKEN": DEFAULT_TOKEN,
+        "TARGET_DUCKDB_FILEPATH": str(tmp_path / "warehouse.duckdb"),
+        "MELTANO_DATABASE_URI": f"sqlite:///{tmp_path / 'meltano.db'}",
+        "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+
+
+def meltano_run(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    command = [str(BIN / "meltano"), "run", "tap-segment-config", "target-duckdb"]
+    completed = subprocess.run(
+        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    return completed
+
+
+def warehouse_counts(path: Path) -> dict[str, tuple[int, int]]:
+    """Rows and distinct primary keys per table (read with the loader's duckdb version)."""
+    with duckdb.connect(str(path), read_only=True) as connection:
+        return {
+            table: connection.execute(
+                f"select count(*), count(distinct ({', '.join(keys).lower()}))"
+                f" from tap_segment_config.{table}"
+            ).fetchone()
+            for table, keys in KEYS.items()
+        }
+
+
+def expected_counts(emulator: EmulatorServer) -> dict[str, tuple[int, int]]:
+    dataset = emulator.app.dataset
+    destinations = len(dataset.destinations)
+    subscriptions = sum(len(dataset.subscriptions_for(d["id"])) for d in dataset.destinations)
+    windows = destinations * 13  # closed days within Segment's 14-day horizon at NOW
+    return {
+        "destinations": (destinations, destinations),
+        "destination_subscriptions": (subscriptions, subscriptions),
+        "delivery_metrics": (windows, windows),
+    }
+
+
+def test_meltano_run_loads_every_row_once_and_resumes_from_state(emulator, tmp_path):
+    env = meltano_env(emulator, tmp_path)
+    meltano_run(env)
+    assert warehouse_counts(tmp_path / "warehouse.duckdb") == expected_counts(emulator)
+    first_calls = len(emulator.log.entries())
+
+    emulator.log.clear()
+    meltano_run(env)
+    assert warehouse_counts(tmp_path / "warehouse.duckdb") == expected_counts(emulator)
+    second = emulator.log.entries()
+    assert not [e for e in second if e.path.endswith("/delivery-metrics")]  # nothing new closed
+    assert len(second) < first_calls
+
+    state = subprocess.run(
+        [str(BIN / "meltano"), "state", "get", "dev:tap-segment-config-to-target-duckdb"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    bookmarks = json.loads(state.stdout)["singer_state"]["bookmarks"]
+    assert len(bookmarks["delivery_metrics"]["partitions"]) == len(
+        emulator.app.dataset.destinations
+    )
+
+
+def test_standalone_tap_piped_into_target_jsonl(emulator, tmp_path):
+    tap_config = tmp_path / "tap.json"
+    tap_config.write_text(json.dumps({"api_url": emulator.url, "api_token": DEFAULT_TOKEN}))
+    target_config = tmp_path / "target.json"
+    out = tmp_path / "jsonl"
+    target_config.write_text(json.dumps({"destination_path": str(out), "do_timestamp_file": False}))
+    target = PLUGINS / "target-jsonl" / "venv" / "bin" / "target-jsonl"
+
+    # tap-segment-config --config tap.json | target-jsonl --config target.json
+    with (tmp_path / "tap.log").open("w") as tap_log, (tmp_path / "target.log").open("w") as log:
+        tap = subprocess.Popen(
+            [str(BIN / "tap-segment-config"), "--config", str(tap_config)],
+            stdout=subprocess.PIPE,
+            stderr=tap_log,
+        )
+        loader = subprocess.run(
+            [str(target), "--config", str(target_config)],
+            stdin=tap.stdout,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            timeout=300,
+            check=False,
+        )
+        assert tap.stdout is not None
+        tap.stdout.close()
+        assert tap.wait(timeout=60) == 0, (tmp_path / "tap.log").read_text()[-3000:]
+    assert loader.returncode == 0, (tmp_path / "target.log").read_text()[-3000:]
+    for stream, (rows, _) in expected_counts(emulator).items():
+        lines = (out / f"{stream}.jsonl").read_text().splitlines()
+        assert len(lines) == rows
+        records = [json.loads(line) for line in lines]
+        assert len({tuple(r[key] for key in KEYS[stream]) for r in records}) == rows
