@@ -13,6 +13,7 @@ import requests
 from jsonschema import Draft7Validator, ValidationError
 from singer_sdk import Tap
 from singer_sdk import typing as th
+from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
 
 from tap_common.ratelimit import RateLimitPolicy, Throttle
@@ -81,6 +82,8 @@ class VendorTap(Tap):
     """Base of the four taps: validates settings before any request, names the bad one."""
 
     rate_limit_policy: ClassVar[RateLimitPolicy]
+    # The SDK's msgspec writer: same messages as the stdlib one, several times cheaper to encode.
+    message_writer_class = MsgSpecWriter
     #: Settings holding a UTC date-time that must parse and not lie in the future.
     date_time_settings: ClassVar[tuple[str, ...]] = ("start_date",)
 
