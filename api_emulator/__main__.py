@@ -1,0 +1,7 @@
+"""Allow `python -m api_emulator`."""
+
+import sys
+
+from api_emulator.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Deterministic seeded data sets, one module per vendor, scalable for benchmarks."""
