@@ -174,7 +174,7 @@ class SegmentApp(VendorApp):
         if source_id != destination["sourceId"]:
             # The real status/body for a source not connected to the destination is UNVERIFIED.
             raise _invalid("sourceId", '"sourceId" is not connected to this destination')
-        start, end, granularity = self._window(request)
+        start, end = self._window(request)
         totals = self.dataset.expected_metrics(destination["id"], start, end, self.clock.now())
         return {"deliveryMetricsSummary": _summary(source_id, destination, totals)}
 
@@ -208,7 +208,7 @@ class SegmentApp(VendorApp):
             pagination["next"] = _cursor(offset + count)
         return items[offset : offset + count], pagination
 
-    def _window(self, request: Request) -> tuple[datetime, datetime, str]:
+    def _window(self, request: Request) -> tuple[datetime, datetime]:
         granularity = request.arg("granularity") or "MINUTE"
         if granularity not in WINDOW_LIMITS:
             raise _invalid("granularity", '"granularity" must be one of [MINUTE, HOUR, DAY]')
@@ -230,7 +230,7 @@ class SegmentApp(VendorApp):
                 f'"startTime" must not be older than {_human(oldest)} '
                 f"for {granularity} granularity",
             )
-        return start, end, granularity
+        return start, end
 
 
 def _summary(source_id: str, destination: dict, totals: dict[str, int]) -> dict[str, Any]:

@@ -98,8 +98,13 @@ class VendorTap(Tap):
         # never check `format: date-time`; ours name the setting and keep secrets out.
         schema = self.config_jsonschema
         self.append_builtin_config(schema)
+        # The SDK leaves schema defaults out of the config: fill them in, so a standalone run
+        # and a Meltano run read the same values.
+        for name, spec in schema.get("properties", {}).items():
+            if "default" in spec and self._config.get(name) is None:
+                self._config[name] = spec["default"]
         validator = Draft7Validator(schema)
-        errors = [self._describe(error) for error in validator.iter_errors(self.config)]
+        errors = [self._describe(error) for error in validator.iter_errors(dict(self.config))]
         if not errors:
             errors = self.check_settings(self.config)
         if errors and raise_errors:

@@ -165,7 +165,9 @@ def _metadata(
             "browserUnbundling": False,
             "browserUnbundlingPublic": False,
         },
-        "supportedMethods": {m: True for m in ("pageview", "identify", "alias", "track", "group")},
+        "supportedMethods": dict.fromkeys(
+            ("pageview", "identify", "alias", "track", "group"), True
+        ),
         "supportedPlatforms": {"browser": True, "server": True, "mobile": not actions},
         "actions": actions,
         "presets": [
