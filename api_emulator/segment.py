@@ -218,16 +218,16 @@ class SegmentApp(VendorApp):
         end = _time(request, "endTime") or now
         if end <= start:
             raise _invalid("endTime", '"endTime" must be after "startTime"')
-        if end - start > widest:
-            raise _invalid(
-                "endTime",
-                f'"endTime" - "startTime" must not exceed {_human(widest)} '
-                f"for {granularity} granularity",
-            )
         if start < now - oldest:
             raise _invalid(
                 "startTime",
                 f'"startTime" must not be older than {_human(oldest)} '
+                f"for {granularity} granularity",
+            )
+        if end - start > widest:
+            raise _invalid(
+                "endTime",
+                f'"endTime" - "startTime" must not exceed {_human(widest)} '
                 f"for {granularity} granularity",
             )
         return start, end
