@@ -426,31 +426,35 @@ class _Handler(BaseHTTPRequestHandler):
             return
         started, wall = time.monotonic(), time.time()
         fault = emulator.faults.take(request.path)
-        status: int | None = None
+
         try:
             if fault is not None and fault.kind == "reset":
+                self._log(request, None, started, wall, fault)
                 self._reset()
                 return
             if fault is not None and fault.kind == "slow":
                 time.sleep(fault.delay)
             response = emulator.answer(request, fault)
-            status = response.status
+            # Logged before the answer goes out: a client holding its answer finds it logged.
+            self._log(request, response.status, started, wall, fault)
             self._send(response, truncate=fault is not None and fault.kind == "truncate")
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the client gave up (e.g. its timeout): fine
-        finally:
-            emulator.log.add(
-                LoggedRequest(
-                    request.method,
-                    request.path,
-                    request.query,
-                    status,
-                    started,
-                    time.monotonic(),
-                    wall,
-                    fault.kind if fault else None,
-                )
-            )
+
+    def _log(
+        self, request: Request, status: int | None, started: float, wall: float, fault: Fault | None
+    ) -> None:
+        entry = LoggedRequest(
+            request.method,
+            request.path,
+            request.query,
+            status,
+            started,
+            time.monotonic(),
+            wall,
+            fault.kind if fault else None,
+        )
+        self.server.emulator.log.add(entry)
 
     def _read_request(self) -> Request:
         parts = urlsplit(self.path)

@@ -236,6 +236,7 @@ class SegmentDataset:
     catalog: list[dict[str, Any]]
     sources: list[str]
     _rng: random.Random = field(repr=False)
+    by_id: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def generate(cls, seed: int = 7, destinations: int = 8) -> SegmentDataset:
@@ -265,6 +266,7 @@ class SegmentDataset:
             "metadata": metadata,  # shared between destinations of one type: memory stays flat
         }
         self.destinations.append(destination)
+        self.by_id[destination["id"]] = destination
         self.subscriptions[destination["id"]] = self._subscriptions(destination, metadata)
         self.traffic[destination["id"]] = Traffic(
             base=rng.randint(0, 40) if destination["enabled"] else 0,
@@ -306,7 +308,7 @@ class SegmentDataset:
 
     def find(self, destination_id: str) -> dict[str, Any] | None:
         """The destination with this id, or None."""
-        return next((d for d in self.destinations if d["id"] == destination_id), None)
+        return self.by_id.get(destination_id)
 
     def subscriptions_for(self, destination_id: str) -> list[dict[str, Any]]:
         """The subscriptions of one destination."""
