@@ -199,13 +199,13 @@ class SegmentApp(VendorApp):
     def _page(self, request: Request, items: list[dict]) -> tuple[list[dict], dict[str, Any]]:
         count = _count(request.arg("pagination.count", "pagination[count]"))
         offset = _offset(request.arg("pagination.cursor", "pagination[cursor]"), len(items))
-        pagination: dict[str, Any] = {
+        # Segment's docs show absent and null links alike; this emulator sends null.
+        pagination = {
             "current": _cursor(offset),
+            "next": _cursor(offset + count) if offset + count < len(items) else None,
             "previous": _cursor(max(0, offset - count)) if offset else None,
             "totalEntries": len(items),
         }
-        if offset + count < len(items):
-            pagination["next"] = _cursor(offset + count)
         return items[offset : offset + count], pagination
 
     def _window(self, request: Request) -> tuple[datetime, datetime]:

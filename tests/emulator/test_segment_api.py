@@ -70,7 +70,7 @@ def test_cursor_pages_cover_every_destination_once(server, name):
         data = get(server, "/destinations", **params).json()["data"]
         seen += [d["id"] for d in data["destinations"]]
         pages += 1
-        cursor = data["pagination"].get("next")
+        cursor = data["pagination"]["next"]
         if cursor is None:
             break
     assert pages == 3
@@ -82,7 +82,7 @@ def test_default_page_is_200_and_the_first_page_has_no_previous(server):
     data = get(server, "/destinations").json()["data"]
     assert len(data["destinations"]) == 7
     assert data["pagination"]["previous"] is None
-    assert "next" not in data["pagination"]
+    assert data["pagination"]["next"] is None
     assert data["pagination"]["totalEntries"] == 7
 
 
