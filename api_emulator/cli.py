@@ -11,6 +11,7 @@ from pathlib import Path
 from types import FrameType
 
 from api_emulator.core import EmulatorServer, VendorApp
+from api_emulator.launchdarkly import LaunchDarklyApp, LaunchDarklyDataset
 from api_emulator.segment import SegmentApp, SegmentDataset
 
 
@@ -18,8 +19,15 @@ def _segment(seed: int, scale: int) -> VendorApp:
     return SegmentApp(SegmentDataset.generate(seed=seed, destinations=scale))
 
 
+def _launchdarkly(seed: int, scale: int) -> VendorApp:
+    return LaunchDarklyApp(LaunchDarklyDataset.generate(seed=seed, events=scale * 25))
+
+
 #: Vendor name -> factory(seed, scale). A new vendor module registers itself here.
-VENDORS: dict[str, Callable[[int, int], VendorApp]] = {"segment": _segment}
+VENDORS: dict[str, Callable[[int, int], VendorApp]] = {
+    "segment": _segment,
+    "launchdarkly": _launchdarkly,
+}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,7 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--seed", type=int, default=7)
     serve.add_argument("--scale", type=int, default=8, help="size of the seeded data set")
     serve.add_argument("--rate-limit", type=int, help="requests allowed per window")
-    serve.add_argument("--rate-window", type=float, default=60.0, help="seconds per window")
+    serve.add_argument("--rate-window", type=float, help="seconds per window (vendor default)")
     serve.add_argument("--url-file", type=Path, help="write the base URL here once serving")
     serve.add_argument("--verbose", action="store_true", help="log every request to stderr")
     return parser
@@ -50,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     server = EmulatorServer(
         VENDORS[args.vendor](args.seed, args.scale), args.host, args.port, verbose=args.verbose
     )
-    server.budget.configure(args.rate_limit, args.rate_window)
+    server.budget.configure(args.rate_limit, args.rate_window or server.app.rate_window_seconds)
     stop = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:

@@ -138,11 +138,12 @@ class RateBudget:
 
 @dataclass
 class Fault:
-    """One armed fault: what to do, to which paths, how many more times."""
+    """One armed fault: what to do, to which paths, after how many clean ones, how many times."""
 
     kind: str
     path: str | None = None
     times: int = 1
+    after: int = 0  # matching requests to let through first (to fail a sync midway)
     status: int = 500
     delay: float = 0.0
     retry_after: int = 1
@@ -174,6 +175,9 @@ class FaultInjector:
         with self._lock:
             for fault in self._faults:
                 if fault.matches(path):
+                    if fault.after > 0:
+                        fault.after -= 1
+                        return None
                     fault.times -= 1
                     if fault.times <= 0:
                         self._faults.remove(fault)
@@ -239,6 +243,8 @@ class VendorApp:
     """A vendor's API: its routes, and how it spells errors and rate-limit headers."""
 
     name = "vendor"
+    rate_window_seconds = 60.0  # the length of the vendor's rate-limit window
+    rate_headers_on_errors = False  # whether error answers carry the rate-limit headers too
 
     def __init__(self) -> None:
         self._routes: list[Route] = []
@@ -272,9 +278,10 @@ class VendorApp:
         """The vendor's body for an internal failure (used by the status fault)."""
         return self.error(status, "Internal Server Error")
 
-    def rate_limited(self, budget: BudgetStatus, retry_after: int) -> Response:
-        """The vendor's 429."""
-        return Response(429, {"error": "Too many requests"}, {"Retry-After": str(retry_after)})
+    def rate_limited(self, budget: BudgetStatus, retry_after: int | None) -> Response:
+        """The vendor's 429; ``retry_after`` is set when a fault asks for that header."""
+        wait = retry_after or budget.retry_after_seconds
+        return Response(429, {"error": "Too many requests"}, {"Retry-After": str(wait)})
 
     def rate_limit_headers(self, budget: BudgetStatus) -> dict[str, str]:
         """Headers the vendor sends on every success."""
@@ -294,7 +301,7 @@ class EmulatorServer:
         self.app = app
         self.clock = Clock()
         app.clock = self.clock
-        self.budget = RateBudget()
+        self.budget = RateBudget(None, app.rate_window_seconds)
         self.faults = FaultInjector()
         self.log = RequestLog()
         self.verbose = verbose
@@ -339,9 +346,9 @@ class EmulatorServer:
         if fault is not None and fault.kind == "rate_limit":
             return self.app.rate_limited(budget, fault.retry_after)
         if budget.limited:
-            return self.app.rate_limited(budget, budget.retry_after_seconds)
+            return self.app.rate_limited(budget, None)
         response = self.app.dispatch(request)
-        if response.status < 400:
+        if response.status < 400 or self.app.rate_headers_on_errors:
             response.headers.update(self.app.rate_limit_headers(budget))
         return response
 

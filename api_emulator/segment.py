@@ -81,8 +81,9 @@ class SegmentApp(VendorApp):
         """A 5xx in Segment's envelope."""
         return self.error(status, "Internal Server Error")
 
-    def rate_limited(self, budget: BudgetStatus, retry_after: int) -> Response:
+    def rate_limited(self, budget: BudgetStatus, retry_after: int | None) -> Response:
         """429 with ``Retry-After`` and the documented body (segment.md §7)."""
+        retry_after = retry_after or budget.retry_after_seconds
         body = {
             "type": "RequestError",
             "message": "Too many requests",

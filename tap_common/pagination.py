@@ -18,20 +18,25 @@ class RepeatedCursorError(RuntimeError):
 
 
 class UniqueCursorPaginator(JSONPathPaginator):
-    """A body cursor that must never repeat within one listing.
+    """A cursor that must never repeat within one listing.
 
     The SDK only notices a cursor repeated on two consecutive pages; a cycle A -> B -> A would
-    loop until the process is killed. Any repeat is an error here.
+    loop until the process is killed. Any repeat is an error here. The cursor is read from the
+    body at ``jsonpath``; subclasses read it elsewhere by overriding :meth:`extract_cursor`.
     """
 
     def __init__(self, jsonpath: str, *args: Any, **kwargs: Any) -> None:
         super().__init__(jsonpath, *args, **kwargs)
         self._seen: set[str] = set()
 
+    def extract_cursor(self, response: requests.Response) -> str | None:
+        """The next page's cursor in ``response``; None (or empty) on the last page."""
+        return next(extract_jsonpath(self._jsonpath, json_payload(response)), None)
+
     def get_next(self, response: requests.Response) -> str | None:
-        """The next cursor, or None on the last page (absent and null alike)."""
-        cursor = next(extract_jsonpath(self._jsonpath, json_payload(response)), None)
-        if cursor is None:
+        """The next cursor, or None on the last page (absent, null and empty alike)."""
+        cursor = self.extract_cursor(response)
+        if not cursor:
             return None
         if cursor in self._seen:
             msg = f"the API returned cursor {cursor!r} twice in one listing ({response.url})"

@@ -147,7 +147,7 @@ class VendorStream(RESTStream[TToken]):
         attempt = 0
         while True:
             wait = self.vendor_wait(exception)
-            if wait is None:
+            if not wait:  # no hint, or a reset already past (LaunchDarkly sends those)
                 wait = min(BACKOFF_BASE_SECONDS * 2**attempt, BACKOFF_CAP_SECONDS)
                 wait *= 1 + random.random() / 10  # spread retries of parallel syncs apart
             attempt += 1

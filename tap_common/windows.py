@@ -38,6 +38,10 @@ class WindowRules:
     ``unit``: the grid windows align to. ``size``: units per window. ``max_span``: the widest
     range the API accepts. ``oldest``: how far before now a window may start. ``lag``: how long
     after its end a window's data is final (a window younger than that is not emitted).
+    ``open_end``: after the last whole window, one more, shorter window up to ``now - lag`` (for
+    streams that re-read a look-back on the next run, so a partial window is safe to read).
+    ``aligned``: windows start on the unit grid; when False (APIs that take any instant), the
+    first window starts exactly at the requested start, so a rerun re-reads no more than asked.
     """
 
     unit: Unit
@@ -45,6 +49,8 @@ class WindowRules:
     max_span: timedelta | None = None
     oldest: timedelta | None = None
     lag: timedelta = timedelta(0)
+    open_end: bool = False
+    aligned: bool = True
 
     @property
     def span(self) -> timedelta:
@@ -99,16 +105,18 @@ def plan_windows(rules: WindowRules, start: datetime | None, now: datetime) -> W
             msg = "a start is required when the API sets no horizon"
             raise ValueError(msg)
         return WindowPlan(tuple(_iter_windows(rules, horizon, now)))
-    first = floor_to(start, rules.unit)
+    first = floor_to(start, rules.unit) if rules.aligned else parse_utc(start)
     if horizon is not None and first < horizon:
         return WindowPlan(tuple(_iter_windows(rules, horizon, now)), clamped_from=parse_utc(start))
     return WindowPlan(tuple(_iter_windows(rules, first, now)))
 
 
 def _iter_windows(rules: WindowRules, first: datetime, now: datetime) -> Iterator[Window]:
-    limit = floor_to(now - rules.lag, rules.unit)
+    limit = floor_to(now - rules.lag, rules.unit) if rules.aligned else now - rules.lag
     span = rules.span
     start = first
     while start + span <= limit:
         yield Window(start, start + span)
         start += span
+    if rules.open_end and start < now - rules.lag:
+        yield Window(start, now - rules.lag)

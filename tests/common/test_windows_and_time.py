@@ -75,6 +75,33 @@ def test_lag_holds_back_recent_windows():
     assert plan.windows[-1].end == datetime(2026, 11, 20, 9, tzinfo=UTC)
 
 
+def test_an_open_end_adds_one_shorter_window_up_to_now():
+    rules = WindowRules("day", open_end=True)
+    plan = plan_windows(rules, datetime(2026, 11, 18, 7, tzinfo=UTC), NOW)
+    assert [(w.start.day, w.end) for w in plan.windows] == [
+        (18, datetime(2026, 11, 19, tzinfo=UTC)),
+        (19, datetime(2026, 11, 20, tzinfo=UTC)),
+        (20, NOW),
+    ]
+
+
+def test_unaligned_windows_start_exactly_at_the_start_and_end_at_now():
+    rules = WindowRules("day", open_end=True, aligned=False)
+    start = datetime(2026, 11, 18, 7, 30, tzinfo=UTC)
+    plan = plan_windows(rules, start, NOW)
+    assert [(w.start, w.end) for w in plan.windows] == [
+        (start, start + timedelta(days=1)),
+        (start + timedelta(days=1), start + timedelta(days=2)),
+        (start + timedelta(days=2), NOW),
+    ]
+
+
+def test_an_unaligned_rerun_within_a_day_is_one_window():
+    rules = WindowRules("day", open_end=True, aligned=False)
+    plan = plan_windows(rules, NOW - timedelta(minutes=40), NOW)
+    assert [(w.start, w.end) for w in plan.windows] == [(NOW - timedelta(minutes=40), NOW)]
+
+
 def test_a_window_wider_than_the_api_allows_is_refused():
     rules = WindowRules("day", size=15, max_span=timedelta(days=14))
     with pytest.raises(ValueError, match="limit"):

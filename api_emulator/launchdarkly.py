@@ -1,0 +1,256 @@
+"""LaunchDarkly REST API: list flag events (engineering insights, beta), per launchdarkly.md.
+
+Conventions the vendor does not document, chosen here and kept consistent (launchdarkly.md §5):
+- order is newest first by (eventTime, id) (``LaunchDarklyApp.newest_first = False`` flips it,
+  so tests can prove a tap does not depend on it);
+- ``after=<id>`` returns the items that follow that item in this order, ``before=<id>`` those
+  that precede it; ``_links.next.href`` repeats every query parameter plus ``after``; the last
+  page has no ``next``;
+- ``from`` and ``to`` are both inclusive; ``totalCount`` counts every match in ``[from, to]``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from api_emulator.core import BudgetStatus, Request, Response, VendorApp
+from api_emulator.data.launchdarkly import FlagEvent, LaunchDarklyDataset
+
+__all__ = ["DEFAULT_TOKEN", "NO_ACCESS_TOKEN", "LaunchDarklyApp", "LaunchDarklyDataset"]
+
+DEFAULT_TOKEN = "api-emulator-launchdarkly-token"
+NO_ACCESS_TOKEN = "api-emulator-launchdarkly-no-access"
+PATH = "/api/v2/engineering-insights/flag-events"
+BETA_MESSAGE = (
+    "This API is in beta. To use it, your request must include the header `LD-API-Version: beta`."
+)
+ENUMS = {
+    "impactSize": ("none", "small", "medium", "large"),
+    "global": ("include", "exclude"),
+    "expand": ("experiments",),
+    "hasExperiments": ("true", "false"),
+}
+DEFAULT_LIMIT, MAX_LIMIT = 20, 100
+
+
+class LaunchDarklyError(Exception):
+    """A refused request: status and LaunchDarkly's error body."""
+
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        super().__init__(status)
+        self.status, self.body = status, body
+
+
+def _validation(*errors: tuple[str, str]) -> LaunchDarklyError:
+    return LaunchDarklyError(
+        400,
+        {
+            "code": "invalid_request",
+            "message": "validation failed",
+            "errors": [{"attribute": name, "reason": reason} for name, reason in errors],
+        },
+    )
+
+
+class LaunchDarklyApp(VendorApp):
+    """The flag-events route of one account with one project."""
+
+    name = "launchdarkly"
+    rate_window_seconds = 10.0  # LaunchDarkly's limits are per ten seconds
+    rate_headers_on_errors = True  # "on every response of this route" (launchdarkly.md §7)
+
+    def __init__(self, dataset: LaunchDarklyDataset, tokens: dict[str, str] | None = None) -> None:
+        super().__init__()
+        self.dataset = dataset
+        self.tokens = tokens or {DEFAULT_TOKEN: "full", NO_ACCESS_TOKEN: "forbidden"}
+        self.newest_first = True
+        self.stale_reset = False  # LaunchDarkly sometimes sends a reset already in the past
+        # The LD-API-Version the route accepts; tests change it to model the route leaving beta.
+        self.api_version = "beta"
+        self.add_route("GET", PATH, self.flag_events)
+
+    def register_token(self, token: str, access: str = "full") -> str:
+        """Accept one more token ("full" or "forbidden"); returns it."""
+        self.tokens[token] = access
+        return token
+
+    # -- envelopes -------------------------------------------------------------------------
+
+    def error(self, status: int, message: str) -> Response:
+        """LaunchDarkly's ``{"code", "message"}`` body."""
+        code = {404: "not_found", 405: "method_not_allowed"}.get(status, "internal_server_error")
+        return Response(status, {"code": code, "message": message})
+
+    def rate_limited(self, budget: BudgetStatus, retry_after: int | None) -> Response:
+        """``RateLimitedErrorRep``; ``Retry-After`` only for the (injected) IP limit."""
+        headers = self.rate_limit_headers(budget)
+        if retry_after:
+            headers["Retry-After"] = str(retry_after)
+        body = {
+            "code": "rate_limited",
+            "message": "You've exceeded the API rate limit. Try again later.",
+        }
+        return Response(429, body, headers)
+
+    def rate_limit_headers(self, budget: BudgetStatus) -> dict[str, str]:
+        """Route and global budgets left in the ten-second window, and its reset in epoch ms.
+
+        The emulator serves one route, so both budgets hold the same count.
+        """
+        reset = budget.reset_wall_time - 5 if self.stale_reset else budget.reset_wall_time
+        return {
+            "X-Ratelimit-Route-Remaining": str(budget.remaining),
+            "X-Ratelimit-Global-Remaining": str(budget.remaining),
+            "X-Ratelimit-Reset": str(int(reset * 1000)),
+        }
+
+    def admin(self, request: Request) -> Response | None:
+        """``PUT /_emulator/launchdarkly/options``: ``newest_first``, ``stale_reset``, ``api_version``."""
+        if (request.method, request.path) != ("PUT", "/_emulator/launchdarkly/options"):
+            return None
+        body = request.json() or {}
+        self.newest_first = bool(body.get("newest_first", self.newest_first))
+        self.stale_reset = bool(body.get("stale_reset", self.stale_reset))
+        self.api_version = str(body.get("api_version", self.api_version))
+        options = {"newest_first", "stale_reset", "api_version"}
+        return Response(200, {name: getattr(self, name) for name in sorted(options)})
+
+    # -- the route -------------------------------------------------------------------------
+
+    def flag_events(self, request: Request) -> Response:
+        """``GET /api/v2/engineering-insights/flag-events``."""
+        try:
+            self._authenticate(request)
+            return Response(200, self._collection(request))
+        except LaunchDarklyError as exc:
+            return Response(exc.status, exc.body)
+
+    def _authenticate(self, request: Request) -> None:
+        # The token verbatim, no scheme: "Bearer <token>" is just a wrong token.
+        access = self.tokens.get(request.headers.get("Authorization") or "")
+        if access is None:
+            raise LaunchDarklyError(
+                401, {"code": "unauthorized", "message": "Invalid access token"}
+            )
+        if access != "full":
+            message = "Forbidden. Access to the requested resource was denied."
+            raise LaunchDarklyError(403, {"code": "forbidden", "message": message})
+        versions = request.headers.get_all("LD-API-Version") or []
+        if len(versions) > 1:
+            raise LaunchDarklyError(
+                400,
+                {
+                    "code": "invalid_request",
+                    "message": "Too many values for parameter LD-API-Version",
+                },
+            )
+        if versions != [self.api_version]:
+            raise LaunchDarklyError(403, {"message": BETA_MESSAGE})
+
+    def _collection(self, request: Request) -> dict[str, Any]:
+        args = self._validated(request)
+        matching = [e for e in self.dataset.between(args["from"], args["to"]) if _matches(e, args)]
+        ordered = matching[::-1] if self.newest_first else matching
+        start = self._start(ordered, request)
+        page = ordered[start : start + args["limit"]]
+        now = self.clock.now()
+        expand = args.get("expand") == "experiments"
+        links = {
+            "self": {
+                "href": f"{PATH}?{urlencode(_flat(request.query))}",
+                "type": "application/json",
+            }
+        }
+        if start + args["limit"] < len(ordered):
+            query = {k: v for k, v in _flat(request.query).items() if k not in ("after", "before")}
+            query["after"] = page[-1].public["id"]
+            links["next"] = {"href": f"{PATH}?{urlencode(query)}", "type": "application/json"}
+        return {
+            "totalCount": len(matching),
+            "items": [event.render(now, expand_experiments=expand) for event in page],
+            "_links": links,
+        }
+
+    def _validated(self, request: Request) -> dict[str, Any]:
+        missing = [name for name in ("projectKey", "environmentKey") if not request.arg(name)]
+        if missing:
+            raise _validation(*((name, "must be present") for name in missing))
+        problems = [
+            (name, f"must be one of {', '.join(allowed)}")
+            for name, allowed in ENUMS.items()
+            if request.arg(name) is not None and request.arg(name) not in allowed
+        ]
+        args: dict[str, Any] = {name: request.arg(name) for name in ENUMS}
+        args["limit"] = _integer(request, "limit", DEFAULT_LIMIT, problems)
+        if not 1 <= args["limit"] <= MAX_LIMIT:
+            problems.append(("limit", f"must be between 1 and {MAX_LIMIT}"))
+        now_ms = int(self.clock.now().timestamp() * 1000)
+        args["from"] = _integer(
+            request, "from", now_ms - int(timedelta(days=7).total_seconds() * 1000), problems
+        )
+        args["to"] = _integer(request, "to", now_ms, problems)
+        if problems:
+            raise _validation(*problems)
+        if request.arg("projectKey") != self.dataset.project["key"]:
+            raise LaunchDarklyError(
+                404, {"code": "not_found", "message": "Invalid resource identifier"}
+            )
+        if request.arg("environmentKey") not in self.dataset.environments:
+            raise LaunchDarklyError(
+                404, {"code": "not_found", "message": "Invalid resource identifier"}
+            )
+        args["to"] = min(args["to"], now_ms)  # the future has no events yet
+        args["environmentKey"] = request.arg("environmentKey")
+        args["query"] = request.arg("query")
+        args["applicationKey"] = request.arg("applicationKey")
+        return args
+
+    def _start(self, ordered: list[FlagEvent], request: Request) -> int:
+        """Index of the first item of the page asked for by ``after`` / ``before``."""
+        after, before = request.arg("after"), request.arg("before")
+        cursor = after or before
+        if cursor is None:
+            return 0
+        ids = [event.public["id"] for event in ordered]
+        if cursor not in ids:
+            raise _validation(("after" if after else "before", "unknown pagination identifier"))
+        index = ids.index(cursor)
+        return index + 1 if after else max(0, index - _integer(request, "limit", DEFAULT_LIMIT, []))
+
+
+def _matches(event: FlagEvent, args: dict[str, Any]) -> bool:
+    public = event.public
+    if event.is_global:
+        if args["global"] == "exclude":
+            return False
+    elif public["environmentKey"] != args["environmentKey"]:
+        return False
+    if args["query"] and args["query"] not in public["flagKey"]:  # substring: UNVERIFIED
+        return False
+    if args["applicationKey"]:
+        wanted = set(args["applicationKey"].split(","))
+        if wanted.isdisjoint(event.applications):
+            return False
+    if args["impactSize"] and event.settled_impact["size"] != args["impactSize"]:
+        return False
+    wants_experiments = args["hasExperiments"]
+    return wants_experiments is None or (event.experiments is not None) == (
+        wants_experiments == "true"
+    )
+
+
+def _integer(request: Request, name: str, default: int, problems: list[tuple[str, str]]) -> int:
+    value = request.arg(name)
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        problems.append((name, "must be an integer"))
+        return default
+
+
+def _flat(query: dict[str, list[str]]) -> dict[str, str]:
+    return {name: values[0] for name, values in query.items()}

@@ -1,0 +1,1 @@
+"""tap-launchdarkly-events: LaunchDarkly flag events (engineering insights), incremental."""

@@ -1,0 +1,124 @@
+"""The streams of tap-launchdarkly-events."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import requests
+from singer_sdk.helpers.types import Context
+
+from tap_common.payload import json_payload
+from tap_common.timeutil import from_epoch_ms, parse_utc, to_utc_iso
+from tap_common.windows import Window, WindowRules, plan_windows
+from tap_launchdarkly_events import schemas
+from tap_launchdarkly_events.client import LaunchDarklyStream
+
+# Long ranges are read a day at a time from the exact start, and state advances after each day,
+# so a crash costs at most one day of re-reading. The last window runs up to now.
+WINDOWS = WindowRules("day", open_end=True, aligned=False)
+# What LaunchDarkly itself reads when `from` is omitted (launchdarkly.md §2.2).
+DEFAULT_HISTORY = timedelta(days=7)
+# Less than this left before the server's now is left to the next run (and its look-back).
+CATCH_UP = timedelta(minutes=1)
+
+
+class FlagEventsStream(LaunchDarklyStream):
+    """Flag events of the project, one partition per environment; incremental on event time.
+
+    Each run re-reads ``lookback_minutes`` before the bookmark, so an event whose impact was
+    still ``waiting`` is read again once LaunchDarkly has computed it; the primary key upserts
+    it (at-least-once delivery). Events are not assumed to come in any order: the bookmark is the
+    newest event time seen, promoted after every completed window.
+    """
+
+    name = "flag_events"
+    path = "/api/v2/engineering-insights/flag-events"
+    primary_keys = ("id",)
+    replication_key = "eventDateTime"
+    is_sorted = False
+    records_jsonpath = "$.items[*]"
+    schema = schemas.FLAG_EVENT.to_dict()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._window: Window | None = None
+
+    @property
+    def partitions(self) -> list[dict[str, Any]]:
+        """One partition per configured environment."""
+        return [{"environmentKey": key} for key in self.config["environment_keys"]]
+
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        """Every event of the environment, window by window, checkpointing after each."""
+        assert context is not None
+        state = self.get_context_state(context)
+        for window in self._windows(self._start(state)):
+            self._window = window
+            yield from super().get_records(context)
+            # The window is complete: promote the newest event time to the bookmark, emit STATE.
+            self.finalize_state_progress_markers(state)
+
+    def get_url_params(self, context: Context | None, next_page_token: Any) -> dict[str, Any]:
+        """The full parameter set on every page; only the cursor comes from the API."""
+        assert context is not None
+        assert self._window is not None
+        config = self.config
+        first_environment = context["environmentKey"] == config["environment_keys"][0]
+        has_experiments = config.get("has_experiments")
+        return {
+            "projectKey": config["project_key"],
+            "environmentKey": context["environmentKey"],
+            "from": _millis(self._window.start),
+            # Sent inclusive of the window's end; events at that instant are left to the next
+            # window (see parse_response), which is exact whether `to` is inclusive or not.
+            "to": _millis(self._window.end),
+            "limit": config["page_size"],
+            "after": next_page_token,
+            "applicationKey": ",".join(config.get("application_keys") or []) or None,
+            "query": config.get("query"),
+            "impactSize": config.get("impact_size"),
+            "hasExperiments": None if has_experiments is None else str(has_experiments).lower(),
+            # Global events belong to no environment: read them once, with the first one.
+            "global": "include" if config["include_global"] and first_environment else "exclude",
+            "expand": "experiments" if config["expand_experiments"] else None,
+        }
+
+    def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
+        """The page's events inside the current window ``[start, end)``, with a UTC time."""
+        assert self._window is not None
+        first, end = _millis(self._window.start), _millis(self._window.end)
+        for event in json_payload(response)["items"]:
+            if first <= event["eventTime"] < end:
+                event["eventDateTime"] = to_utc_iso(from_epoch_ms(event["eventTime"]))
+                # A global event has no environment: say so, or the SDK would stamp the
+                # partition's environmentKey on it.
+                event.setdefault("environmentKey", None)
+                yield event
+
+    def _windows(self, start: datetime) -> Iterator[Window]:
+        """Windows from ``start`` up to the server's now, planned one at a time.
+
+        The server's time is known only once it has answered (its Date header), and a long sync
+        sees now move on, so each window is planned just before it is read.
+        """
+        clock = self.runtime.server_clock
+        while windows := plan_windows(WINDOWS, start, clock.now()).windows:
+            yield windows[0]
+            start = windows[0].end
+            if clock.now() - start < CATCH_UP:
+                return
+
+    def _start(self, state: dict[str, Any]) -> datetime:
+        bookmark = state.get("replication_key_value")
+        start_date = self.config.get("start_date")
+        floor = parse_utc(start_date) if start_date else None
+        if bookmark:
+            start = parse_utc(bookmark) - timedelta(minutes=self.config["lookback_minutes"])
+            return max(start, floor) if floor else start
+        return floor or self.runtime.server_clock.now() - DEFAULT_HISTORY
+
+
+def _millis(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)

@@ -1,0 +1,111 @@
+"""tap-launchdarkly-events: settings and stream list."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from singer_sdk import typing as th
+
+from tap_common.tap import VendorTap, common_settings
+from tap_launchdarkly_events.client import LAUNCHDARKLY_RATE_LIMITS, LaunchDarklyStream
+from tap_launchdarkly_events.streams import FlagEventsStream
+
+
+class TapLaunchDarklyEvents(VendorTap):
+    """LaunchDarkly flag events (engineering insights, beta API), incremental per environment."""
+
+    name = "tap-launchdarkly-events"
+    rate_limit_policy = LAUNCHDARKLY_RATE_LIMITS
+    config_jsonschema = th.PropertiesList(
+        th.Property(
+            "api_token",
+            th.StringType(min_length=1),
+            required=True,
+            secret=True,
+            title="API token",
+            description="LaunchDarkly access token (personal or service) with read access.",
+        ),
+        th.Property(
+            "api_url",
+            th.URIType,
+            default="https://app.launchdarkly.com",
+            title="API URL",
+            description="https://app.launchdarkly.com; EU: https://app.eu.launchdarkly.com; "
+            "federal: https://app.launchdarkly.us.",
+        ),
+        th.Property(
+            "project_key",
+            th.StringType(min_length=1),
+            required=True,
+            title="Project key",
+            description="The project whose flag events to sync.",
+        ),
+        th.Property(
+            "environment_keys",
+            th.ArrayType(th.StringType(min_length=1)),
+            required=True,
+            title="Environment keys",
+            description="Environments to sync, at least one; each keeps its own bookmark.",
+        ),
+        th.Property(
+            "application_keys",
+            th.ArrayType(th.StringType),
+            title="Application keys",
+            description="Only events of these applications.",
+        ),
+        th.Property("query", th.StringType, title="Query", description="Filter by flag key."),
+        th.Property(
+            "impact_size",
+            th.StringType,
+            allowed_values=["none", "small", "medium", "large"],
+            title="Impact size",
+            description="Only events of this impact size.",
+        ),
+        th.Property(
+            "has_experiments",
+            th.BooleanType,
+            title="Has experiments",
+            description="true: only events tied to an experiment; false: only others.",
+        ),
+        th.Property(
+            "include_global",
+            th.BooleanType,
+            default=True,
+            title="Include global events",
+            description="Include events not scoped to an environment (read once).",
+        ),
+        th.Property(
+            "expand_experiments",
+            th.BooleanType,
+            default=False,
+            title="Expand experiments",
+            description="Add each event's experiments.",
+        ),
+        th.Property(
+            "start_date",
+            th.DateTimeType,
+            title="Start date",
+            description="Earliest event time to sync (UTC). Unset: the last 7 days.",
+        ),
+        th.Property(
+            "lookback_minutes",
+            th.IntegerType(minimum=0, maximum=1440),
+            default=30,
+            title="Look-back minutes",
+            description="Each run re-reads this much before its bookmark, so impact values "
+            "computed after the last run land (LaunchDarkly needs 10 minutes).",
+        ),
+        *common_settings(page_size_max=100, page_size_default=100),
+    ).to_dict()
+
+    def check_settings(self, config: Mapping[str, Any]) -> list[str]:
+        """An empty environment list would sync nothing and look like success."""
+        errors = super().check_settings(config)
+        if not config.get("environment_keys"):
+            errors.append("environment_keys: give at least one environment key")
+        return errors
+
+    def discover_streams(self) -> list[LaunchDarklyStream]:
+        """The flag-events stream."""
+        return [FlagEventsStream(tap=self)]
