@@ -107,7 +107,7 @@ class LaunchDarklyApp(VendorApp):
         }
 
     def admin(self, request: Request) -> Response | None:
-        """``PUT /_emulator/launchdarkly/options``: ``newest_first``, ``stale_reset``, ``api_version``."""
+        """``PUT /_emulator/launchdarkly/options``: newest_first, stale_reset, api_version."""
         if (request.method, request.path) != ("PUT", "/_emulator/launchdarkly/options"):
             return None
         body = request.json() or {}

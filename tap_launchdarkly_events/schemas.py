@@ -14,7 +14,7 @@ FLAG_EVENT = th.PropertiesList(
     th.Property("projectId", th.StringType),
     th.Property("projectKey", th.StringType),
     th.Property("environmentId", th.StringType),
-    th.Property("environmentKey", th.StringType, description="Null on global events (not scoped to an environment)."),
+    th.Property("environmentKey", th.StringType, description="Null on global events."),
     th.Property("flagKey", th.StringType),
     th.Property("eventType", th.StringType, description="e.g. enabled_targeting."),
     th.Property("eventTime", th.IntegerType, description="Unix time in milliseconds, as sent."),

@@ -1,4 +1,4 @@
-"""tap-launchdarkly-events reads every event once, resumes per environment, and re-reads late impact."""
+"""tap-launchdarkly-events: every event once, resumable per environment, late impact re-read."""
 
 from __future__ import annotations
 
@@ -64,9 +64,7 @@ def test_global_events_are_read_once_with_the_first_environment(emulator, config
     assert global_ids  # the seeded data has some
     assert len(global_ids) == len(set(global_ids))
     queries = [e.query for e in emulator.log.entries()]
-    assert {q["environmentKey"][0] for q in queries if q["global"] == ["include"]} == {
-        "production"
-    }
+    assert {q["environmentKey"][0] for q in queries if q["global"] == ["include"]} == {"production"}
 
     result = run_tap(TapLaunchDarklyEvents, config | {"include_global": False})
     assert set(ids(result)) == expected_ids(emulator, START, NOW, include_global=False)
