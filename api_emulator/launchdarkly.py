@@ -11,6 +11,7 @@ Conventions the vendor does not document, chosen here and kept consistent (launc
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -99,7 +100,8 @@ class LaunchDarklyApp(VendorApp):
 
         The emulator serves one route, so both budgets hold the same count.
         """
-        reset = budget.reset_wall_time - 5 if self.stale_reset else budget.reset_wall_time
+        # A stale reset names the moment the previous window ended: already past.
+        reset = time.time() - 1.0 if self.stale_reset else budget.reset_wall_time
         return {
             "X-Ratelimit-Route-Remaining": str(budget.remaining),
             "X-Ratelimit-Global-Remaining": str(budget.remaining),

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from http import HTTPStatus
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 import requests
 from jsonschema import Draft7Validator, ValidationError
@@ -86,6 +87,8 @@ class VendorTap(Tap):
     message_writer_class = MsgSpecWriter
     #: Settings holding a UTC date-time that must parse and not lie in the future.
     date_time_settings: ClassVar[tuple[str, ...]] = ("start_date",)
+    #: Settings holding an http(s) base URL.
+    url_settings: ClassVar[tuple[str, ...]] = ("api_url",)
 
     @cached_property
     def runtime(self) -> TapRuntime:
@@ -125,6 +128,10 @@ class VendorTap(Tap):
                 continue
             if moment > utc_now():
                 errors.append(f"{name}: {value!r} lies in the future")
+        for name in self.url_settings:
+            value = config.get(name)
+            if isinstance(value, str) and not _is_http_url(value):
+                errors.append(f"{name}: {value!r} is not an http(s) URL, e.g. https://host")
         return errors
 
     def _describe(self, error: ValidationError) -> str:
@@ -136,3 +143,8 @@ class VendorTap(Tap):
             expected = error.schema.get("type", "a valid value")
             return f"{setting}: invalid value (not shown: it is secret); expected {expected}"
         return f"{setting or 'config'}: {error.message}"
+
+
+def _is_http_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and " " not in value

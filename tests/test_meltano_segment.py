@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from api_emulator import EmulatorServer
 from api_emulator.segment import DEFAULT_TOKEN, SegmentApp, SegmentDataset
 from tests.harness import BIN
+from tests.meltano import PLUGINS, meltano, meltano_env, stored_state, warehouse_counts
 from tests.segment.conftest import NOW
 
-ROOT = Path(__file__).resolve().parent.parent
-PLUGINS = ROOT / ".meltano" / "loaders"
+TAP = "tap-segment-config"
 pytestmark = pytest.mark.meltano
 KEYS = {
     "destinations": ("id",),
@@ -35,36 +33,12 @@ def emulator() -> Iterator[EmulatorServer]:
     server.stop()
 
 
-def meltano_env(emulator: EmulatorServer, tmp_path: Path) -> dict[str, str]:
-    """Point the tap at the emulator and keep the warehouse and state in tmp_path."""
-    return os.environ | {
-        "TAP_SEGMENT_CONFIG_API_URL": emulator.url,
-        "TAP_SEGMENT_CONFIG_API_TOKEN": DEFAULT_TOKEN,
-        "TARGET_DUCKDB_FILEPATH": str(tmp_path / "warehouse.duckdb"),
-        "MELTANO_DATABASE_URI": f"sqlite:///{tmp_path / 'meltano.db'}",
-        "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
+def settings(emulator: EmulatorServer) -> dict[str, str]:
+    return {"api_url": emulator.url, "api_token": DEFAULT_TOKEN}
 
 
-def meltano_run(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    command = [str(BIN / "meltano"), "run", "tap-segment-config", "target-duckdb"]
-    completed = subprocess.run(
-        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False
-    )
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    return completed
-
-
-def warehouse_counts(path: Path) -> dict[str, tuple[int, int]]:
-    """Rows and distinct primary keys per table (read with the loader's duckdb version)."""
-    with duckdb.connect(str(path), read_only=True) as connection:
-        return {
-            table: connection.execute(
-                f"select count(*), count(distinct ({', '.join(keys).lower()}))"
-                f" from tap_segment_config.{table}"
-            ).fetchone()
-            for table, keys in KEYS.items()
-        }
+def counts(tmp_path: Path) -> dict[str, tuple[int, int]]:
+    return warehouse_counts(tmp_path / "warehouse.duckdb", "tap_segment_config", KEYS)
 
 
 def expected_counts(emulator: EmulatorServer) -> dict[str, tuple[int, int]]:
@@ -80,27 +54,19 @@ def expected_counts(emulator: EmulatorServer) -> dict[str, tuple[int, int]]:
 
 
 def test_meltano_run_loads_every_row_once_and_resumes_from_state(emulator, tmp_path):
-    env = meltano_env(emulator, tmp_path)
-    meltano_run(env)
-    assert warehouse_counts(tmp_path / "warehouse.duckdb") == expected_counts(emulator)
+    env = meltano_env(TAP, settings(emulator), tmp_path)
+    meltano(env, "run", TAP, "target-duckdb")
+    assert counts(tmp_path) == expected_counts(emulator)
     first_calls = len(emulator.log.entries())
 
     emulator.log.clear()
-    meltano_run(env)
-    assert warehouse_counts(tmp_path / "warehouse.duckdb") == expected_counts(emulator)
+    meltano(env, "run", TAP, "target-duckdb")
+    assert counts(tmp_path) == expected_counts(emulator)
     second = emulator.log.entries()
     assert not [e for e in second if e.path.endswith("/delivery-metrics")]  # nothing new closed
     assert len(second) < first_calls
 
-    state = subprocess.run(
-        [str(BIN / "meltano"), "state", "get", "dev:tap-segment-config-to-target-duckdb"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    bookmarks = json.loads(state.stdout)["singer_state"]["bookmarks"]
+    bookmarks = stored_state(env, TAP)["bookmarks"]
     assert len(bookmarks["delivery_metrics"]["partitions"]) == len(
         emulator.app.dataset.destinations
     )

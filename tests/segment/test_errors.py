@@ -92,6 +92,7 @@ BAD_SETTINGS = [
     ({"start_date": "2999-01-01T00:00:00Z"}, "start_date"),
     ({"destination_ids": "abc"}, "destination_ids"),
     ({"request_timeout": 0}, "request_timeout"),
+    ({"api_url": "ftp://api.segmentapis.com"}, "api_url"),
 ]
 
 
