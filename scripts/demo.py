@@ -50,6 +50,18 @@ DEMO_TAPS = (
             "delivery_metrics": ("destinationId", "sourceId", "granularity", "windowStart"),
         },
     ),
+    DemoTap(
+        name="tap-launchdarkly-events",
+        vendor="launchdarkly",
+        schema="tap_launchdarkly_events",
+        settings={
+            "api_url": "{url}",
+            "api_token": "api-emulator-launchdarkly-token",
+            "project_key": "default",
+            "environment_keys": '["production", "staging", "test"]',
+        },
+        tables={"flag_events": ("id",)},
+    ),
 )
 
 

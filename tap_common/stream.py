@@ -12,6 +12,7 @@ What it decides, once for all taps:
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Callable, Generator, Iterable
 from http import HTTPStatus
@@ -40,6 +41,21 @@ BACKOFF_BASE_SECONDS = 1.0
 BACKOFF_CAP_SECONDS = 60.0
 
 
+class _ResumableProgressFilter(logging.Filter):
+    """Drops the SDK's "progress is not resumable" warning for window-checkpointed streams.
+
+    The SDK warns whenever an unsorted stream starts tracking progress; a stream that promotes
+    its bookmark after every completed window (``finalize_state_progress_markers``) is resumable
+    at those points, and the warning, repeated per window, would mislead the reader.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Stream is assumed to be unsorted")
+
+
+RESUMABLE_PROGRESS_FILTER = _ResumableProgressFilter()
+
+
 class CredentialError(FatalAPIError):
     """The API refused the credential (401/403): retrying cannot help."""
 
@@ -51,10 +67,14 @@ class VendorStream(RESTStream[TToken]):
     vendor: ClassVar[str]
     #: What to check when the API refuses the credential, e.g. "the `api_token` setting".
     credential_hint: ClassVar[str]
+    #: An unsorted stream that checkpoints after every window (see _ResumableProgressFilter).
+    checkpoints_each_window: ClassVar[bool] = False
 
     def __init__(self, tap: VendorTap, **kwargs: Any) -> None:
         super().__init__(tap, **kwargs)
         self.runtime: TapRuntime = tap.runtime
+        if self.checkpoints_each_window:
+            logging.getLogger("singer_sdk").addFilter(RESUMABLE_PROGRESS_FILTER)
 
     @property
     def url_base(self) -> str:

@@ -38,6 +38,7 @@ class FlagEventsStream(LaunchDarklyStream):
     primary_keys = ("id",)
     replication_key = "eventDateTime"
     is_sorted = False
+    checkpoints_each_window = True
     records_jsonpath = "$.items[*]"
     schema = schemas.FLAG_EVENT.to_dict()
 
