@@ -24,6 +24,8 @@ from singer_sdk import RESTStream
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.helpers.jsonpath import extract_jsonpath
 
+from tap_common.auth import RefreshingTokenAuth
+from tap_common.errors import CredentialError
 from tap_common.payload import json_payload
 from tap_common.timeutil import to_utc_iso
 
@@ -39,6 +41,11 @@ TToken = TypeVar("TToken")
 MAX_VENDOR_WAIT_SECONDS = 900.0
 BACKOFF_BASE_SECONDS = 1.0
 BACKOFF_CAP_SECONDS = 60.0
+TOKEN_REPLAY_WAIT_SECONDS = 0.01  # a renewed token needs no wait (0 would mean "no hint")
+
+
+class ExpiredTokenError(RetriableAPIError):
+    """A 401 on an expired access token: a new one is ready, replay the request."""
 
 
 class _ResumableProgressFilter(logging.Filter):
@@ -54,10 +61,6 @@ class _ResumableProgressFilter(logging.Filter):
 
 
 RESUMABLE_PROGRESS_FILTER = _ResumableProgressFilter()
-
-
-class CredentialError(FatalAPIError):
-    """The API refused the credential (401/403): retrying cannot help."""
 
 
 class VendorStream(RESTStream[TToken]):
@@ -108,18 +111,29 @@ class VendorStream(RESTStream[TToken]):
         """Classify the answer: fatal credential error, retriable, fatal, or good."""
         self.runtime.observe(response)
         status = response.status_code
+        if status == HTTPStatus.UNAUTHORIZED and self._replay_with_new_token(response):
+            msg = f"{self.vendor} access token expired at {self._endpoint(response)}; renewed"
+            raise ExpiredTokenError(msg, response)
         if status in (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN):
             raise CredentialError(self.credential_error_message(response))
         if status == HTTPStatus.TOO_MANY_REQUESTS or status >= HTTPStatus.INTERNAL_SERVER_ERROR:
             raise RetriableAPIError(self.response_error_message(response), response)
         if status >= HTTPStatus.BAD_REQUEST:
             raise FatalAPIError(self.response_error_message(response))
+        if isinstance(self.authenticator, RefreshingTokenAuth):
+            self.authenticator.accepted(response.request)
         try:
             json_payload(response)
         except ValueError as exc:
             # A body cut short behind a proxy still says 200: fetch it again.
             msg = f"{self.vendor} API sent an unreadable body for {self._endpoint(response)}"
             raise RetriableAPIError(msg, response) from exc
+
+    def _replay_with_new_token(self, response: requests.Response) -> bool:
+        auth = self.authenticator
+        return isinstance(auth, RefreshingTokenAuth) and auth.replay_after_unauthorized(
+            response.request
+        )
 
     def response_error_message(self, response: requests.Response) -> str:
         """Status, method, path and the vendor's own message; never a secret."""
@@ -179,6 +193,8 @@ class VendorStream(RESTStream[TToken]):
 
     def vendor_wait(self, exception: BaseException) -> float | None:
         """Seconds the vendor asked for in the failed response, if it said; capped."""
+        if isinstance(exception, ExpiredTokenError):
+            return TOKEN_REPLAY_WAIT_SECONDS
         response = getattr(exception, "response", None)
         if not isinstance(response, requests.Response):
             return None
