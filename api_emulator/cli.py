@@ -12,6 +12,7 @@ from types import FrameType
 
 from api_emulator.core import EmulatorServer, VendorApp
 from api_emulator.launchdarkly import LaunchDarklyApp, LaunchDarklyDataset
+from api_emulator.pm2 import Pm2App, Pm2Dataset
 from api_emulator.segment import SegmentApp, SegmentDataset
 
 
@@ -23,10 +24,15 @@ def _launchdarkly(seed: int, scale: int) -> VendorApp:
     return LaunchDarklyApp(LaunchDarklyDataset.generate(seed=seed, events=scale * 25))
 
 
+def _pm2(seed: int, scale: int) -> VendorApp:
+    return Pm2App(Pm2Dataset.generate(seed=seed, events=scale * 50))
+
+
 #: Vendor name -> factory(seed, scale). A new vendor module registers itself here.
 VENDORS: dict[str, Callable[[int, int], VendorApp]] = {
     "segment": _segment,
     "launchdarkly": _launchdarkly,
+    "pm2": _pm2,
 }
 
 

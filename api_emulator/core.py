@@ -38,6 +38,7 @@ class Request:
     headers: Message
     body: bytes = b""
     params: dict[str, str] = field(default_factory=dict)
+    host: str = "api"  # which of the app's hosts (listening ports) it arrived on
 
     def arg(self, *names: str) -> str | None:
         """The first value of the first query parameter present among ``names``."""
@@ -202,6 +203,7 @@ class LoggedRequest:
     finished: float
     wall: float  # time.time() when it arrived
     fault: str | None = None
+    host: str = "api"
 
 
 class RequestLog:
@@ -237,30 +239,37 @@ class Route:
     method: str
     pattern: re.Pattern[str]
     handler: Handler
+    host: str | None = None  # None: served on every host
 
 
 class VendorApp:
     """A vendor's API: its routes, and how it spells errors and rate-limit headers."""
 
     name = "vendor"
+    #: The vendor's hosts, one listening port each (a vendor with an auth host and data nodes
+    #: has several); the first is the main one.
+    hosts: tuple[str, ...] = ("api",)
     rate_window_seconds = 60.0  # the length of the vendor's rate-limit window
     rate_headers_on_errors = False  # whether error answers carry the rate-limit headers too
 
     def __init__(self) -> None:
         self._routes: list[Route] = []
         self.clock = Clock()  # replaced by the server's clock when served
+        self.urls: dict[str, str] = {}  # host name -> base URL, set when served
 
-    def add_route(self, method: str, template: str, handler: Handler) -> None:
+    def add_route(
+        self, method: str, template: str, handler: Handler, *, host: str | None = None
+    ) -> None:
         """Serve ``method template`` with ``handler``; ``{name}`` matches one path segment."""
         regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template)
-        self._routes.append(Route(method, re.compile(f"^{regex}$"), handler))
+        self._routes.append(Route(method, re.compile(f"^{regex}$"), handler, host))
 
     def dispatch(self, request: Request) -> Response:
         """Route a request; unknown path -> 404, wrong method -> 405, in the vendor's envelope."""
         allowed = False
         for route in self._routes:
             match = route.pattern.match(request.path)
-            if match is None:
+            if match is None or route.host not in (None, request.host):
                 continue
             allowed = True
             if route.method == request.method:
@@ -305,30 +314,44 @@ class EmulatorServer:
         self.faults = FaultInjector()
         self.log = RequestLog()
         self.verbose = verbose
-        self._httpd = _HTTPServer((host, port), _Handler, self)
-        self._thread: threading.Thread | None = None
+        # The main host on the port asked for; any further host on a free port.
+        self._listeners = [
+            _HTTPServer((host, port if index == 0 else 0), _Handler, self, name)
+            for index, name in enumerate(app.hosts)
+        ]
+        app.urls = self.urls
+        self._threads: list[threading.Thread] = []
 
     @property
     def url(self) -> str:
-        """The base URL, e.g. http://127.0.0.1:54321."""
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        """The main host's base URL, e.g. http://127.0.0.1:54321."""
+        return self.urls[self.app.hosts[0]]
+
+    @property
+    def urls(self) -> dict[str, str]:
+        """Base URL of each of the app's hosts."""
+        return {listener.name: listener.url for listener in self._listeners}
 
     def start(self) -> EmulatorServer:
-        """Serve in a background thread."""
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
+        """Serve every host in a background thread."""
+        for listener in self._listeners:
+            thread = threading.Thread(
+                target=listener.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
         return self
 
     def stop(self) -> None:
-        """Stop serving and release the port."""
-        if self._thread is not None:
-            self._httpd.shutdown()
-            self._thread.join()
-            self._thread = None
-        self._httpd.server_close()
+        """Stop serving and release the ports."""
+        if self._threads:
+            for listener in self._listeners:
+                listener.shutdown()
+            for thread in self._threads:
+                thread.join()
+            self._threads = []
+        for listener in self._listeners:
+            listener.server_close()
 
     def __enter__(self) -> EmulatorServer:
         return self.start()
@@ -357,7 +380,7 @@ class EmulatorServer:
         route = (request.method, request.path[len(ADMIN_PREFIX) :].rstrip("/"))
         body = request.json() or {}
         if route == ("GET", "health"):
-            return Response(200, {"status": "ok", "vendor": self.app.name})
+            return Response(200, {"status": "ok", "vendor": self.app.name, "urls": self.urls})
         if route == ("GET", "requests"):
             return Response(200, [asdict(entry) for entry in self.log.entries()])
         if route == ("DELETE", "requests"):
@@ -394,9 +417,17 @@ class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], handler: type, emulator: EmulatorServer) -> None:
+    def __init__(
+        self, address: tuple[str, int], handler: type, emulator: EmulatorServer, name: str
+    ) -> None:
         self.emulator = emulator
+        self.name = name
         super().__init__(address, handler)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -460,6 +491,7 @@ class _Handler(BaseHTTPRequestHandler):
             time.monotonic(),
             wall,
             fault.kind if fault else None,
+            request.host,
         )
         self.server.emulator.log.add(entry)
 
@@ -468,7 +500,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         query = parse_qs(parts.query, keep_blank_values=True)
-        return Request(self.command, parts.path, query, self.headers, body)
+        return Request(self.command, parts.path, query, self.headers, body, host=self.server.name)
 
     def _send(self, response: Response, *, truncate: bool = False) -> None:
         payload = b"" if response.body is None else json.dumps(response.body).encode()

@@ -105,6 +105,7 @@ def test_admin_routes_drive_clock_faults_budget_and_log(server):
     assert requests.get(f"{admin}/health", timeout=5).json() == {
         "status": "ok",
         "vendor": "segment",
+        "urls": {"api": server.url},
     }
     now = requests.put(f"{admin}/clock", json={"now": "2026-11-20T10:00:00Z"}, timeout=5).json()
     assert now == {"now": "2026-11-20T10:00:00+00:00"}
