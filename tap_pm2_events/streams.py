@@ -1,0 +1,374 @@
+"""The streams of tap-pm2-events: buckets -> event keys -> events and event histograms."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections import deque
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import requests
+from singer_sdk.helpers.types import Context
+from singer_sdk.pagination import OffsetPaginator
+
+from tap_common.payload import json_payload
+from tap_common.timeutil import from_epoch_ms, parse_utc, to_utc_iso
+from tap_common.windows import Window, WindowRules, plan_windows
+from tap_pm2_events import schemas
+from tap_pm2_events.client import BucketDataStream, Pm2Stream
+
+# Events are read a day at a time from the exact start up to the run's pinned end; state
+# advances after each day, so a crash costs at most one day of re-reading.
+WINDOWS = WindowRules("day", open_end=True, aligned=False)
+DEFAULT_HISTORY = timedelta(days=7)
+# The backend is Elasticsearch (pm2.md §0 ONPREM): offset + limit past its default result window
+# (10,000) is refused. A window holding more events is split in two and read again.
+RESULT_WINDOW = 10_000
+SMALLEST_WINDOW = timedelta(seconds=1)
+
+
+class ResultWindowFullError(Exception):
+    """The next page would ask past the API's result window: the time window must be split."""
+
+
+class BucketsStream(Pm2Stream):
+    """The buckets the token can read (all, or those in ``bucket_ids``); no secrets."""
+
+    name = "buckets"
+    path = "/api/bucket"
+    primary_keys = ("id",)
+    records_jsonpath = "$[*]"
+    schema = schemas.BUCKET.to_dict()
+
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        """The buckets; a configured id the token cannot read is an error, not a silent gap."""
+        wanted = set(self.config.get("bucket_ids") or [])
+        seen = set()
+        for bucket in super().get_records(context):
+            if wanted and bucket["_id"] not in wanted:
+                continue
+            seen.add(bucket["_id"])
+            yield bucket
+        if missing := sorted(wanted - seen):
+            msg = f"bucket_ids: not readable with this refresh token: {', '.join(missing)}"
+            raise ValueError(msg)
+
+    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
+        """Keep the public fields and remember the data node (``secret_id`` never leaves)."""
+        endpoints = (row.get("node") or {}).get("endpoints") or {}
+        # The list carries node.endpoints like GET /api/bucket/:id does (UNVERIFIED for the
+        # list); without one, the main API host is the best guess.
+        web = endpoints.get("web") or self.config["api_url"]
+        self.pm2.data_endpoints[row["_id"]] = web
+        return {
+            "id": row["_id"],
+            "name": row.get("name"),
+            "public_id": row.get("public_id"),
+            "data_endpoint": web,
+            "realtime_endpoint": endpoints.get("realtime"),
+            "created_at": row.get("created_at"),
+        }
+
+    def get_child_context(self, record: dict, context: Context | None) -> dict[str, Any]:
+        """Each bucket's routes are read per bucket."""
+        return {"bucket_id": record["id"]}
+
+
+class EventKeysStream(BucketDataStream):
+    """Event names per app of a bucket (``eventsKeysByApp``), full table."""
+
+    name = "event_keys"
+    parent_stream_type = BucketsStream
+    path = "/api/bucket/{bucket_id}/data/eventsKeysByApp"
+    primary_keys = ("bucket_id", "app_name", "event_name")
+    schema = schemas.EVENT_KEY.to_dict()
+
+    def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
+        """Rows of (app, event name, count) from whichever shape arrives (UNVERIFIED)."""
+        for app_name, event_name, count in _event_keys(json_payload(response)):
+            yield {"app_name": app_name, "event_name": event_name, "count": count}
+
+    def generate_child_contexts(
+        self, record: dict, context: Context | None
+    ) -> Iterator[dict[str, Any]]:
+        """One context per (bucket, app, event name) that passes the filters."""
+        apps, names = self.config.get("app_names"), self.config.get("event_names")
+        if (not apps or record["app_name"] in apps) and (
+            not names or record["event_name"] in names
+        ):
+            yield {
+                "bucket_id": record["bucket_id"],
+                "app_name": record["app_name"],
+                "event_name": record["event_name"],
+            }
+
+
+class EventsStream(BucketDataStream):
+    """Every event of one name in a bucket (of one app, when ``app_names`` is set).
+
+    The run reads up to an end pinned at its start, so new events cannot shift the offsets
+    of a window being paged. Each run re-reads ``lookback_minutes`` before the bookmark, where
+    late events land; the primary key upserts what was read before (at-least-once).
+    """
+
+    name = "events"
+    parent_stream_type = EventKeysStream
+    path = "/api/bucket/{bucket_id}/data/events"
+    http_method = "POST"
+    primary_keys = ("event_id",)
+    replication_key = "at"
+    is_sorted = False  # PM2 documents no order (pm2.md §4.1)
+    checkpoints_each_window = True
+    schema = schemas.EVENT.to_dict()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._window: Window | None = None
+        self._partitions_read: set[tuple[str, ...]] = set()
+
+    @property
+    def state_partitioning_keys(self) -> list[str]:
+        """Per (bucket, event name), and per app only when apps are filtered."""
+        keys = ["bucket_id", "event_name"]
+        return [*keys, "app_name"] if self.config.get("app_names") else keys
+
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        """The partition's events, window by window, checkpointing after each."""
+        assert context is not None
+        partition = tuple(str(context[key]) for key in self.state_partitioning_keys)
+        if partition in self._partitions_read:
+            return  # the same event name of another app: read once across apps
+        self._partitions_read.add(partition)
+        state = self.get_context_state(context)
+        end = self.pm2.run_end
+        for window in plan_windows(WINDOWS, self._start(state, end), end).windows:
+            yield from self._read_window(context, window)
+            self.finalize_state_progress_markers(state)
+
+    def get_new_paginator(self) -> OffsetPaginator:
+        """Offsets until a short page; never past the result window."""
+        return EventPaginator(self.config["page_size"])
+
+    def prepare_request_payload(
+        self, context: Context | None, next_page_token: int | None
+    ) -> dict[str, Any]:
+        """The pinned window as ISO-8601 UTC with milliseconds, as the official client sends."""
+        assert context is not None
+        assert self._window is not None
+        body = {
+            "event_name": context["event_name"],
+            "start": _iso_ms(self._window.start),
+            "end": _iso_ms(self._window.end),
+            "limit": self.config["page_size"],
+            "offset": next_page_token or 0,
+        }
+        if "app_name" in self.state_partitioning_keys:
+            body["app_name"] = context["app_name"]
+        return body
+
+    def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
+        """The page's events inside the current window ``[start, end)``."""
+        assert self._window is not None
+        first, end = self._window.start, self._window.end
+        for event in json_payload(response):
+            record = _event_record(event)
+            if record is not None and first <= parse_utc(record["at"]) < end:
+                yield record
+
+    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
+        """Stamp the bucket and compute the primary key."""
+        assert context is not None
+        row["bucket_id"] = context["bucket_id"]
+        row["event_id"] = _event_id(row)
+        return super().post_process(row, context)
+
+    def _read_window(self, context: Context, window: Window) -> Iterator[dict[str, Any]]:
+        """A window's events; halves it while it holds more than the result window allows.
+
+        A window is buffered until its last page (at most 10,000 events), so a split never
+        emits an event twice.
+        """
+        pending = deque([window])
+        while pending:
+            self._window = pending.popleft()
+            try:
+                batch = list(super().get_records(context))
+            except ResultWindowFullError:
+                if self._window.end - self._window.start <= SMALLEST_WINDOW:
+                    raise
+                pending.extendleft(reversed(_halves(self._window)))
+                continue
+            yield from batch
+
+    def _start(self, state: dict[str, Any], end: datetime) -> datetime:
+        bookmark = state.get("replication_key_value")
+        start_date = self.config.get("start_date")
+        floor = parse_utc(start_date) if start_date else None
+        if bookmark:
+            start = parse_utc(bookmark) - timedelta(minutes=self.config["lookback_minutes"])
+            return max(start, floor) if floor else start
+        return floor or end - DEFAULT_HISTORY
+
+
+class EventPaginator(OffsetPaginator):
+    """``offset`` paging that ends on a short page and refuses to pass the result window."""
+
+    def __init__(self, page_size: int) -> None:
+        super().__init__(start_value=0, page_size=page_size)
+
+    def has_more(self, response: requests.Response) -> bool:
+        """A full page may have a successor; a short (or empty) one is the last."""
+        return len(json_payload(response)) >= self.page_size
+
+    def get_next(self, response: requests.Response) -> int | None:
+        """The next offset, or ResultWindowFullError when it would ask past 10,000."""
+        offset = super().get_next(response)
+        if offset is not None and offset + self.page_size > RESULT_WINDOW:
+            raise ResultWindowFullError
+        return offset
+
+
+class EventHistogramsStream(BucketDataStream):
+    """Event counts per time bucket of one (bucket, app, event name), incremental."""
+
+    name = "event_histograms"
+    parent_stream_type = EventKeysStream
+    path = "/api/bucket/{bucket_id}/data/events/stats"
+    http_method = "POST"
+    primary_keys = ("bucket_id", "app_name", "event_name", "interval", "bucket_start")
+    replication_key = "bucket_start"
+    is_sorted = True  # parse_response sorts the points
+    schema = schemas.EVENT_HISTOGRAM.to_dict()
+
+    def prepare_request_payload(
+        self, context: Context | None, next_page_token: Any
+    ) -> dict[str, Any]:
+        """``days`` back from now: enough to reach the bookmark's (partial) bucket again."""
+        assert context is not None
+        return {
+            "event_name": context["event_name"],
+            "app_name": context["app_name"],
+            "interval": self.config["histogram_interval"],
+            "days": self._days(context),
+        }
+
+    def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
+        """Points from the bookmark's bucket on, oldest first (the newest is partial)."""
+        points = sorted(
+            (to_utc_iso(_moment(x)), int(y)) for x, y in json_payload(response) if x is not None
+        )
+        for bucket_start, count in points:
+            yield {
+                "interval": self.config["histogram_interval"],
+                "bucket_start": bucket_start,
+                "count": count,
+            }
+
+    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
+        """Points before the bookmark were final when read: not emitted again."""
+        assert context is not None
+        bookmark = self.get_starting_replication_key_value(context)
+        if bookmark and row["bucket_start"] < to_utc_iso(bookmark):
+            return None
+        row |= {key: context[key] for key in ("bucket_id", "app_name", "event_name")}
+        return super().post_process(row, context)
+
+    def _days(self, context: Context) -> int:
+        configured = int(self.config["histogram_days"])
+        bookmark = self.get_starting_replication_key_value(context)
+        if not bookmark:
+            return configured
+        behind = self.pm2.run_end - parse_utc(bookmark)
+        needed = math.floor(behind / timedelta(days=1)) + 1
+        if needed > configured:
+            self.logger.warning(
+                "event_histograms for %s/%s: last synced %s, more than histogram_days (%s) "
+                "ago; the buckets in between are not available any more",
+                context["app_name"],
+                context["event_name"],
+                bookmark,
+                configured,
+            )
+        return min(needed, configured)
+
+
+def _event_keys(payload: Any) -> Iterator[tuple[str, str, int | None]]:
+    """(app, event name, count) from the documented-as-probable shape and two tolerated ones."""
+    if isinstance(payload, dict):  # {"api": {"user:register": 42}} or {"api": ["user:register"]}
+        for app, events in payload.items():
+            names = events.items() if isinstance(events, dict) else ((n, None) for n in events)
+            for name, count in names:
+                yield str(app), str(name), _count(count)
+        return
+    for entry in payload or []:
+        app = entry.get("app_name") or entry.get("key")
+        events = entry.get("events") or []
+        if isinstance(events, dict):  # Elasticsearch aggregation style
+            events = [
+                {"name": b.get("key"), "count": b.get("doc_count")} for b in events["buckets"]
+            ]
+        for event in events:
+            if isinstance(event, str):
+                yield str(app), event, None
+            else:
+                yield (
+                    str(app),
+                    str(event.get("name") or event.get("key")),
+                    _count(event.get("count")),
+                )
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _event_record(event: dict[str, Any]) -> dict[str, Any] | None:
+    """The event with a UTC ``at``, its raw epoch ms, and app and server names (pm2.md §4.1)."""
+    raw = next((event[k] for k in ("at", "created_at", "timestamp") if event.get(k)), None)
+    if raw is None:
+        return None
+    process = event.get("process") or {}
+    record = dict(event)
+    record["at"] = to_utc_iso(_moment(raw))
+    record["at_epoch_ms"] = raw if isinstance(raw, int) else None
+    record["event_name"] = event.get("name")
+    record["app_name"] = event.get("app_name") or process.get("name")
+    record["server_name"] = event.get("server_name") or process.get("server")
+    return record
+
+
+def _event_id(record: dict[str, Any]) -> str:
+    """The vendor's id when there is one; else a hash of what makes the event itself."""
+    vendor_id = record.get("_id") or record.get("id")
+    if vendor_id:
+        return str(vendor_id)
+    process = record.get("process") or {}
+    identity = [
+        record["bucket_id"],
+        record.get("event_name"),
+        record["at"],
+        record.get("server_name"),
+        process.get("pm_id"),
+        record.get("data"),
+    ]
+    canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+def _moment(value: Any) -> datetime:
+    """Epoch milliseconds or an ISO-8601 string, as UTC."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return from_epoch_ms(int(value))
+    return parse_utc(str(value))
+
+
+def _iso_ms(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _halves(window: Window) -> tuple[Window, Window]:
+    middle = window.start + (window.end - window.start) / 2
+    return Window(window.start, middle), Window(middle, window.end)

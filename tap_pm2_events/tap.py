@@ -1,0 +1,134 @@
+"""tap-pm2-events: settings and stream list."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import cached_property
+from typing import ClassVar
+
+from singer_sdk import typing as th
+
+from tap_common.tap import VendorTap, common_settings
+from tap_pm2_events.client import PM2_RATE_LIMITS, Pm2Stream, Pm2TokenAuth
+from tap_pm2_events.streams import (
+    BucketsStream,
+    EventHistogramsStream,
+    EventKeysStream,
+    EventsStream,
+)
+
+# The public OAuth client id the official clients use for user-created tokens (pm2.md §3.2).
+PUBLIC_CLIENT_ID = "795984050"
+
+
+class TapPm2Events(VendorTap):
+    """PM2 Plus (pm2.io / Keymetrics) custom events, event keys and histograms per bucket."""
+
+    name = "tap-pm2-events"
+    rate_limit_policy = PM2_RATE_LIMITS
+    url_settings: ClassVar[tuple[str, ...]] = ("api_url", "auth_url")
+    config_jsonschema = th.PropertiesList(
+        th.Property(
+            "refresh_token",
+            th.StringType(min_length=1),
+            required=True,
+            secret=True,
+            title="Refresh token",
+            description="A PM2.io token (dashboard → Settings); exchanged for access tokens.",
+        ),
+        th.Property(
+            "client_id",
+            th.StringType(min_length=1),
+            default=PUBLIC_CLIENT_ID,
+            title="OAuth client id",
+            description="The OAuth application the token belongs to; user-created tokens use "
+            "PM2's public client id.",
+        ),
+        th.Property(
+            "auth_url",
+            th.URIType,
+            default="https://id.keymetrics.io",
+            title="Auth URL",
+            description="The OAuth host that exchanges the refresh token.",
+        ),
+        th.Property(
+            "api_url",
+            th.URIType,
+            default="https://api.keymetrics.io",
+            title="API URL",
+            description="The main API host (each bucket's data node is found from it).",
+        ),
+        th.Property(
+            "bucket_ids",
+            th.ArrayType(th.StringType(pattern="^[0-9a-fA-F]{24}$")),
+            title="Bucket ids",
+            description="Buckets to sync (24-hex ids). Unset or empty: every bucket the token "
+            "can read.",
+        ),
+        th.Property(
+            "app_names",
+            th.ArrayType(th.StringType(min_length=1)),
+            title="App names",
+            description="Only events of these apps (process names); events are then kept per app.",
+        ),
+        th.Property(
+            "event_names",
+            th.ArrayType(th.StringType(min_length=1)),
+            title="Event names",
+            description="Only these event names. Unset: every name eventsKeysByApp lists.",
+        ),
+        th.Property(
+            "start_date",
+            th.DateTimeType,
+            title="Start date",
+            description="Earliest event time to sync (UTC). Unset: the last 7 days.",
+        ),
+        th.Property(
+            "lookback_minutes",
+            th.IntegerType(minimum=0, maximum=10080),
+            default=30,
+            title="Look-back minutes",
+            description="Each run re-reads this much before its bookmark, where late events land.",
+        ),
+        th.Property(
+            "histogram_interval",
+            th.StringType,
+            default="hour",
+            allowed_values=["minute", "hour", "day"],
+            title="Histogram interval",
+            description="Time bucket of event_histograms: minute, hour or day.",
+        ),
+        th.Property(
+            "histogram_days",
+            th.IntegerType(minimum=1, maximum=30),
+            default=2,
+            title="Histogram days",
+            description="Days of histogram the first run reads (later runs: since the "
+            "bookmark, up to this many).",
+        ),
+        *common_settings(page_size_max=1000, page_size_default=100),
+    ).to_dict()
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        #: bucket id -> its data node, filled by the buckets stream (its parent of all).
+        self.data_endpoints: dict[str, str] = {}
+
+    @cached_property
+    def token_auth(self) -> Pm2TokenAuth:
+        """One access token for every stream of the run."""
+        return Pm2TokenAuth(self)
+
+    @cached_property
+    def run_end(self) -> datetime:
+        """The run reads events up to here (server time at first use), so offsets stay put."""
+        return self.runtime.server_clock.now()
+
+    def discover_streams(self) -> list[Pm2Stream]:
+        """Buckets, their event keys, and per event name its events and histogram."""
+        return [
+            BucketsStream(tap=self),
+            EventKeysStream(tap=self),
+            EventsStream(tap=self),
+            EventHistogramsStream(tap=self),
+        ]
