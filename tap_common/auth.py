@@ -41,6 +41,7 @@ class AccessToken:
 
     value: str
     expires_at: datetime | None = None
+    issued_at: datetime | None = None  # server time when received (set by the authenticator)
     after_unauthorized: bool = False  # issued because the previous one got a 401
     accepted: bool = False  # a request carrying it has succeeded
 
@@ -139,6 +140,7 @@ class RefreshingTokenAuth(AuthBase, ABC):
 
     def _renew(self, previous: AccessToken | None, *, after_unauthorized: bool) -> AccessToken:
         token = self.exchange(previous)
+        token.issued_at = self.runtime.server_clock.now()
         token.after_unauthorized = after_unauthorized
         self.runtime.redact.add(token.value)
         self._token = token
@@ -153,7 +155,10 @@ class RefreshingTokenAuth(AuthBase, ABC):
     def _expiring(self, token: AccessToken) -> bool:
         if token.expires_at is None:
             return False
-        return self.runtime.server_clock.now() >= token.expires_at - REFRESH_MARGIN
+        margin = REFRESH_MARGIN
+        if token.issued_at is not None:  # a short-lived token is renewed at half its life
+            margin = min(margin, (token.expires_at - token.issued_at) / 2)
+        return self.runtime.server_clock.now() >= token.expires_at - margin
 
     @staticmethod
     def _used(request: requests.PreparedRequest) -> str:
