@@ -34,7 +34,9 @@ class DemoTap:
     name: str
     vendor: str
     schema: str
-    settings: dict[str, str]  # setting name -> value; "{url}" is replaced by the emulator URL
+    # setting name -> value; "{url}" is replaced by the emulator's main URL, "{auth}" (and any
+    # other host name of the vendor) by that host's URL
+    settings: dict[str, str]
     tables: dict[str, tuple[str, ...]]
 
 
@@ -62,12 +64,28 @@ DEMO_TAPS = (
         },
         tables={"flag_events": ("id",)},
     ),
+    DemoTap(
+        name="tap-pm2-events",
+        vendor="pm2",
+        schema="tap_pm2_events",
+        settings={
+            "api_url": "{url}",
+            "auth_url": "{auth}",
+            "refresh_token": "pm2-emulator-refresh-token",
+        },
+        tables={
+            "buckets": ("id",),
+            "event_keys": ("bucket_id", "app_name", "event_name"),
+            "events": ("event_id",),
+            "event_histograms": ("bucket_id", "app_name", "event_name", "interval", "bucket_start"),
+        },
+    ),
 )
 
 
 @contextmanager
-def emulator(vendor: str, workdir: Path) -> Iterator[str]:
-    """Serve ``vendor`` from the emulator's CLI; yield its URL; always stop it."""
+def emulator(vendor: str, workdir: Path) -> Iterator[dict[str, str]]:
+    """Serve ``vendor`` from the emulator's CLI; yield its URLs by host; always stop it."""
     url_file = workdir / f"{vendor}.url"
     url_file.unlink(missing_ok=True)
     process = subprocess.Popen(
@@ -75,7 +93,9 @@ def emulator(vendor: str, workdir: Path) -> Iterator[str]:
         stdout=subprocess.DEVNULL,
     )
     try:
-        yield _wait_for_url(process, url_file)
+        url = _wait_for_url(process, url_file)
+        health = requests.get(f"{url}/_emulator/health", timeout=10).json()
+        yield {"url": url, **health["urls"]}
     finally:
         process.terminate()
         try:
@@ -103,12 +123,12 @@ def request_count(url: str) -> int:
     return len(response.json())
 
 
-def meltano_run(tap: DemoTap, url: str) -> None:
+def meltano_run(tap: DemoTap, urls: dict[str, str]) -> None:
     """`meltano run <tap> target-duckdb`, with the tap pointed at the emulator."""
     env = dict(os.environ)
     prefix = tap.name.upper().replace("-", "_")
     for setting, value in tap.settings.items():
-        env[f"{prefix}_{setting.upper()}"] = value.format(url=url)
+        env[f"{prefix}_{setting.upper()}"] = value.format(**urls)
     env["MELTANO_DATABASE_URI"] = f"sqlite:///{OUTPUT / 'demo-meltano.db'}"
     command = [BIN / "meltano", "--log-level=warning", "run", tap.name, "target-duckdb"]
     subprocess.run(command, cwd=ROOT, env=env, check=True)
@@ -138,14 +158,14 @@ def report(label: str, counts: dict[str, tuple[int, int]], requests: int) -> Non
 def demo(tap: DemoTap) -> bool:
     """Two runs of one tap; True when both loaded rows and the second added no duplicate."""
     print(f"\n== {tap.name} -> target-duckdb ({OUTPUT / 'warehouse.duckdb'})")
-    with emulator(tap.vendor, OUTPUT) as url:
-        meltano_run(tap, url)
-        first_requests = request_count(url)
+    with emulator(tap.vendor, OUTPUT) as urls:
+        meltano_run(tap, urls)
+        first_requests = request_count(urls["url"])
         first = table_counts(tap)
         report("first run (full history)", first, first_requests)
-        meltano_run(tap, url)
+        meltano_run(tap, urls)
         second = table_counts(tap)
-        report("second run (from state)", second, request_count(url) - first_requests)
+        report("second run (from state)", second, request_count(urls["url"]) - first_requests)
     loaded = all(rows > 0 for rows, _ in first.values())
     no_duplicates = all(rows == distinct for rows, distinct in second.values())
     return loaded and no_duplicates
