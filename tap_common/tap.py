@@ -79,6 +79,25 @@ def common_settings(*, page_size_max: int, page_size_default: int) -> list[th.Pr
     ]
 
 
+def incremental_settings(*, lookback_why: str, lookback_max: int = 1440) -> list[th.Property]:
+    """``start_date`` and ``lookback_minutes``, for taps that re-read a look-back each run."""
+    return [
+        th.Property(
+            "start_date",
+            th.DateTimeType,
+            title="Start date",
+            description="Earliest event time to sync (UTC). Unset: the last 7 days.",
+        ),
+        th.Property(
+            "lookback_minutes",
+            th.IntegerType(minimum=0, maximum=lookback_max),
+            default=30,
+            title="Look-back minutes",
+            description=f"Each run re-reads this much before its bookmark, {lookback_why}.",
+        ),
+    ]
+
+
 class VendorTap(Tap):
     """Base of the four taps: validates settings before any request, names the bad one."""
 

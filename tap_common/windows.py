@@ -120,3 +120,18 @@ def _iter_windows(rules: WindowRules, first: datetime, now: datetime) -> Iterato
         start += span
     if rules.open_end and start < now - rules.lag:
         yield Window(start, now - rules.lag)
+
+
+def resume_from(
+    bookmark: str | None, *, lookback: timedelta, start_date: str | None, default: datetime
+) -> datetime:
+    """Where an incremental read starts.
+
+    With a bookmark: ``lookback`` before it (late data lands there), never before
+    ``start_date``. Without one: ``start_date``, else ``default``.
+    """
+    floor = parse_utc(start_date) if start_date else None
+    if bookmark:
+        start = parse_utc(bookmark) - lookback
+        return max(start, floor) if floor else start
+    return floor or default

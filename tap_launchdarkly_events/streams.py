@@ -10,8 +10,8 @@ import requests
 from singer_sdk.helpers.types import Context
 
 from tap_common.payload import json_payload
-from tap_common.timeutil import from_epoch_ms, parse_utc, to_utc_iso
-from tap_common.windows import Window, WindowRules, plan_windows
+from tap_common.timeutil import from_epoch_ms, to_utc_iso
+from tap_common.windows import Window, WindowRules, plan_windows, resume_from
 from tap_launchdarkly_events import schemas
 from tap_launchdarkly_events.client import LaunchDarklyStream
 
@@ -112,13 +112,12 @@ class FlagEventsStream(LaunchDarklyStream):
                 return
 
     def _start(self, state: dict[str, Any]) -> datetime:
-        bookmark = state.get("replication_key_value")
-        start_date = self.config.get("start_date")
-        floor = parse_utc(start_date) if start_date else None
-        if bookmark:
-            start = parse_utc(bookmark) - timedelta(minutes=self.config["lookback_minutes"])
-            return max(start, floor) if floor else start
-        return floor or self.runtime.server_clock.now() - DEFAULT_HISTORY
+        return resume_from(
+            state.get("replication_key_value"),
+            lookback=timedelta(minutes=self.config["lookback_minutes"]),
+            start_date=self.config.get("start_date"),
+            default=self.runtime.server_clock.now() - DEFAULT_HISTORY,
+        )
 
 
 def _millis(moment: datetime) -> int:

@@ -7,7 +7,7 @@ from typing import Any
 
 from singer_sdk import typing as th
 
-from tap_common.tap import VendorTap, common_settings
+from tap_common.tap import VendorTap, common_settings, incremental_settings
 from tap_launchdarkly_events.client import LAUNCHDARKLY_RATE_LIMITS, LaunchDarklyStream
 from tap_launchdarkly_events.streams import FlagEventsStream
 
@@ -82,19 +82,9 @@ class TapLaunchDarklyEvents(VendorTap):
             title="Expand experiments",
             description="Add each event's experiments.",
         ),
-        th.Property(
-            "start_date",
-            th.DateTimeType,
-            title="Start date",
-            description="Earliest event time to sync (UTC). Unset: the last 7 days.",
-        ),
-        th.Property(
-            "lookback_minutes",
-            th.IntegerType(minimum=0, maximum=1440),
-            default=30,
-            title="Look-back minutes",
-            description="Each run re-reads this much before its bookmark, so impact values "
-            "computed after the last run land (LaunchDarkly needs 10 minutes).",
+        *incremental_settings(
+            lookback_why="so impact values computed after the last run land (LaunchDarkly "
+            "needs 10 minutes)"
         ),
         *common_settings(page_size_max=100, page_size_default=100),
     ).to_dict()

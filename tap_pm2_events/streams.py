@@ -16,7 +16,7 @@ from singer_sdk.pagination import OffsetPaginator
 
 from tap_common.payload import json_payload
 from tap_common.timeutil import from_epoch_ms, parse_utc, to_utc_iso
-from tap_common.windows import Window, WindowRules, plan_windows
+from tap_common.windows import Window, WindowRules, plan_windows, resume_from
 from tap_pm2_events import schemas
 from tap_pm2_events.client import BucketDataStream, Pm2Stream
 
@@ -204,13 +204,12 @@ class EventsStream(BucketDataStream):
             yield from batch
 
     def _start(self, state: dict[str, Any], end: datetime) -> datetime:
-        bookmark = state.get("replication_key_value")
-        start_date = self.config.get("start_date")
-        floor = parse_utc(start_date) if start_date else None
-        if bookmark:
-            start = parse_utc(bookmark) - timedelta(minutes=self.config["lookback_minutes"])
-            return max(start, floor) if floor else start
-        return floor or end - DEFAULT_HISTORY
+        return resume_from(
+            state.get("replication_key_value"),
+            lookback=timedelta(minutes=self.config["lookback_minutes"]),
+            start_date=self.config.get("start_date"),
+            default=end - DEFAULT_HISTORY,
+        )
 
 
 class EventPaginator(OffsetPaginator):

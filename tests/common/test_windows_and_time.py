@@ -7,7 +7,7 @@ import pytest
 
 from tap_common.redaction import Redactor
 from tap_common.timeutil import ServerClock, parse_utc, to_utc_iso
-from tap_common.windows import WindowRules, ceil_to, floor_to, plan_windows
+from tap_common.windows import WindowRules, ceil_to, floor_to, plan_windows, resume_from
 
 UTC = timezone.utc
 NOW = datetime(2026, 11, 20, 10, 37, 12, tzinfo=UTC)
@@ -123,3 +123,20 @@ def test_redactor_masks_every_secret_and_ignores_trivial_ones():
     assert "s3cret-token" not in text
     assert "issued-access-token" not in text
     assert "ab stays" in text
+
+
+def test_a_resume_starts_the_look_back_before_the_bookmark_but_not_before_start_date():
+    lookback = timedelta(minutes=30)
+    default = NOW - timedelta(days=7)
+    bookmark = "2026-11-20T10:00:00+00:00"
+    assert resume_from(bookmark, lookback=lookback, start_date=None, default=default) == (
+        datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+    )
+    late_start = "2026-11-20T09:45:00Z"
+    assert resume_from(bookmark, lookback=lookback, start_date=late_start, default=default) == (
+        datetime(2026, 11, 20, 9, 45, tzinfo=UTC)
+    )
+    assert resume_from(None, lookback=lookback, start_date=late_start, default=default) == (
+        datetime(2026, 11, 20, 9, 45, tzinfo=UTC)
+    )
+    assert resume_from(None, lookback=lookback, start_date=None, default=default) == default
