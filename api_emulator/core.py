@@ -190,6 +190,11 @@ class FaultInjector:
         with self._lock:
             self._faults.clear()
 
+    def armed(self) -> int:
+        """How many faults have not fired their last time yet."""
+        with self._lock:
+            return len(self._faults)
+
 
 @dataclass(frozen=True)
 class LoggedRequest:

@@ -1,0 +1,104 @@
+"""The taps under test, each with a seeded emulator and the settings that point at it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from singer_sdk import Tap
+
+from api_emulator import EmulatorServer
+from api_emulator.core import VendorApp
+from api_emulator.launchdarkly import DEFAULT_TOKEN as LD_TOKEN
+from api_emulator.launchdarkly import LaunchDarklyApp, LaunchDarklyDataset
+from api_emulator.pm2 import DEFAULT_REFRESH_TOKEN, Pm2App, Pm2Dataset
+from api_emulator.segment import DEFAULT_TOKEN as SEGMENT_TOKEN
+from api_emulator.segment import SegmentApp, SegmentDataset
+from tap_launchdarkly_events.tap import TapLaunchDarklyEvents
+from tap_pm2_events.tap import TapPm2Events
+from tap_segment_config.tap import TapSegmentConfig
+from tests.launchdarkly.conftest import ENVIRONMENTS
+from tests.launchdarkly.conftest import NOW as LD_NOW
+from tests.launchdarkly.conftest import START as LD_START
+from tests.pm2.conftest import NOW as PM2_NOW
+from tests.pm2.conftest import START as PM2_START
+from tests.segment.conftest import NOW as SEGMENT_NOW
+
+
+@dataclass(frozen=True)
+class TapCase:
+    """One tap: its emulator, its settings against it, and its tables' primary keys."""
+
+    tap: str
+    tap_class: type[Tap]
+    app: Callable[[], VendorApp]
+    now: Any
+    settings: Callable[[EmulatorServer], dict[str, Any]]
+    keys: dict[str, tuple[str, ...]]
+
+    @property
+    def schema(self) -> str:
+        """The warehouse schema Meltano loads this tap into."""
+        return self.tap.replace("-", "_")
+
+    def start_emulator(self) -> EmulatorServer:
+        """A running emulator with fresh seeded data, its clock frozen."""
+        server = EmulatorServer(self.app()).start()
+        server.clock.set(self.now)
+        return server
+
+    def __str__(self) -> str:
+        return self.tap
+
+
+SEGMENT = TapCase(
+    tap="tap-segment-config",
+    tap_class=TapSegmentConfig,
+    app=lambda: SegmentApp(SegmentDataset.generate(seed=21, destinations=4)),
+    now=SEGMENT_NOW,
+    settings=lambda e: {"api_url": e.url, "api_token": SEGMENT_TOKEN, "page_size": 2},
+    keys={
+        "destinations": ("id",),
+        "destination_subscriptions": ("id",),
+        "delivery_metrics": ("destinationId", "sourceId", "granularity", "windowStart"),
+    },
+)
+LAUNCHDARKLY = TapCase(
+    tap="tap-launchdarkly-events",
+    tap_class=TapLaunchDarklyEvents,
+    app=lambda: LaunchDarklyApp(
+        LaunchDarklyDataset.generate(seed=21, events=300, anchor=LD_NOW, days=10)
+    ),
+    now=LD_NOW,
+    settings=lambda e: {
+        "api_url": e.url,
+        "api_token": LD_TOKEN,
+        "project_key": "default",
+        "environment_keys": ENVIRONMENTS,
+        "start_date": LD_START.isoformat(),
+        "page_size": 10,
+    },
+    keys={"flag_events": ("id",)},
+)
+PM2 = TapCase(
+    tap="tap-pm2-events",
+    tap_class=TapPm2Events,
+    app=lambda: Pm2App(Pm2Dataset.generate(seed=21, events=150, anchor=PM2_NOW, days=6)),
+    now=PM2_NOW,
+    settings=lambda e: {
+        "api_url": e.url,
+        "auth_url": e.urls["auth"],
+        "refresh_token": DEFAULT_REFRESH_TOKEN,
+        "start_date": PM2_START.isoformat(),
+        "histogram_days": 1,
+        "page_size": 10,
+    },
+    keys={
+        "buckets": ("id",),
+        "event_keys": ("bucket_id", "app_name", "event_name"),
+        "events": ("event_id",),
+        "event_histograms": ("bucket_id", "app_name", "event_name", "interval", "bucket_start"),
+    },
+)
+CASES = [SEGMENT, LAUNCHDARKLY, PM2]
