@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
+from api_emulator.apivideo import ApiVideoApp, ApiVideoDataset
 from api_emulator.core import EmulatorServer, VendorApp
 from api_emulator.launchdarkly import LaunchDarklyApp, LaunchDarklyDataset
 from api_emulator.pm2 import Pm2App, Pm2Dataset
@@ -24,6 +25,10 @@ def _launchdarkly(seed: int, scale: int) -> VendorApp:
     return LaunchDarklyApp(LaunchDarklyDataset.generate(seed=seed, events=scale * 25))
 
 
+def _apivideo(seed: int, scale: int) -> VendorApp:
+    return ApiVideoApp(ApiVideoDataset.generate(seed=seed, videos=scale * 5))
+
+
 def _pm2(seed: int, scale: int) -> VendorApp:
     return Pm2App(Pm2Dataset.generate(seed=seed, events=scale * 50))
 
@@ -33,6 +38,7 @@ VENDORS: dict[str, Callable[[int, int], VendorApp]] = {
     "segment": _segment,
     "launchdarkly": _launchdarkly,
     "pm2": _pm2,
+    "apivideo": _apivideo,
 }
 
 

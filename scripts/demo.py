@@ -80,6 +80,18 @@ DEMO_TAPS = (
             "event_histograms": ("bucket_id", "app_name", "event_name", "interval", "bucket_start"),
         },
     ),
+    DemoTap(
+        name="tap-apivideo-analytics",
+        vendor="apivideo",
+        schema="tap_apivideo_analytics",
+        settings={"api_url": "{url}", "api_key": "apivideo-emulator-key"},
+        tables={
+            "video_plays": ("date", "dimension", "value", "video_id"),
+            "live_stream_plays": ("date", "dimension", "value", "live_stream_id"),
+            "metric_buckets": ("date", "metric", "breakdown", "dimension_value"),
+            "metric_timeseries": ("date", "metric"),
+        },
+    ),
 )
 
 

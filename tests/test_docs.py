@@ -11,7 +11,12 @@ import pytest
 from tests.harness import BIN
 
 README = Path(__file__).resolve().parent.parent / "README.md"
-TAPS = ["tap-segment-config", "tap-launchdarkly-events", "tap-pm2-events"]
+TAPS = [
+    "tap-segment-config",
+    "tap-launchdarkly-events",
+    "tap-pm2-events",
+    "tap-apivideo-analytics",
+]
 
 
 def readme_rows(tap: str) -> list[str]:

@@ -4,20 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from singer_sdk import Tap
 
 from api_emulator import EmulatorServer
+from api_emulator.apivideo import DEFAULT_API_KEY, ApiVideoApp, ApiVideoDataset
 from api_emulator.core import VendorApp
 from api_emulator.launchdarkly import DEFAULT_TOKEN as LD_TOKEN
 from api_emulator.launchdarkly import LaunchDarklyApp, LaunchDarklyDataset
 from api_emulator.pm2 import DEFAULT_REFRESH_TOKEN, Pm2App, Pm2Dataset
 from api_emulator.segment import DEFAULT_TOKEN as SEGMENT_TOKEN
 from api_emulator.segment import SegmentApp, SegmentDataset
+from tap_apivideo_analytics.tap import TapApiVideoAnalytics
 from tap_launchdarkly_events.tap import TapLaunchDarklyEvents
 from tap_pm2_events.tap import TapPm2Events
 from tap_segment_config.tap import TapSegmentConfig
+from tests.apivideo.conftest import NOW as APIVIDEO_NOW
+from tests.apivideo.conftest import TODAY as APIVIDEO_TODAY
 from tests.launchdarkly.conftest import ENVIRONMENTS
 from tests.launchdarkly.conftest import NOW as LD_NOW
 from tests.launchdarkly.conftest import START as LD_START
@@ -101,4 +106,24 @@ PM2 = TapCase(
         "event_histograms": ("bucket_id", "app_name", "event_name", "interval", "bucket_start"),
     },
 )
-CASES = [SEGMENT, LAUNCHDARKLY, PM2]
+APIVIDEO = TapCase(
+    tap="tap-apivideo-analytics",
+    tap_class=TapApiVideoAnalytics,
+    app=lambda: ApiVideoApp(ApiVideoDataset.generate(seed=21, videos=12, anchor=APIVIDEO_NOW)),
+    now=APIVIDEO_NOW,
+    settings=lambda e: {
+        "api_url": e.url,
+        "api_key": DEFAULT_API_KEY,
+        "start_date": (APIVIDEO_TODAY - timedelta(days=4)).isoformat(),
+        "dimensions": ["videoId", "country", "emittedAt"],
+        "breakdowns": ["country", "media-id"],
+        "page_size": 5,
+    },
+    keys={
+        "video_plays": ("date", "dimension", "value", "video_id"),
+        "live_stream_plays": ("date", "dimension", "value", "live_stream_id"),
+        "metric_buckets": ("date", "metric", "breakdown", "dimension_value"),
+        "metric_timeseries": ("date", "metric"),
+    },
+)
+CASES = [SEGMENT, LAUNCHDARKLY, PM2, APIVIDEO]

@@ -1,0 +1,834 @@
+"""api.video analytics, as apivideo.md (plays endpoints, auth) and apivideo-data.md (``/data/*``).
+
+Routes: ``POST /auth/api-key``, ``POST /auth/refresh``, ``GET /analytics/videos/plays``,
+``GET /analytics/live-streams/plays``, ``GET /data/metrics/{metric}/{aggregation}``,
+``GET /data/buckets/{metric}/{breakdown}``, ``GET /data/timeseries/{metric}``; admin
+``PUT /_emulator/apivideo/options``.
+
+Conventions the vendor does not document, chosen here and kept consistent:
+- Days are UTC. Plays ``from``/``to`` are days and the range is half-open, ``[from, to)``;
+  ``to`` defaults to today (so today is excluded). ``from`` may be at most ``retention_days``
+  (30) days before today; ``to`` at most tomorrow (an explicit ``to`` may take in today so far).
+- "Period <= 2 days" means ``to - from <= 2`` days: hourly ``emittedAt`` buckets, else daily;
+  bucket values are UTC starts with milliseconds and ``Z`` (``2026-08-10T09:00:00.000Z``).
+- Plays rows are sorted by plays descending, then value ascending; ``emittedAt`` rows by time.
+- ``/data`` windows are half-open ``[from, to)`` instants; ``Z``, offsets and fractions are
+  accepted, a value without a time part is refused; ``from`` older than the retention is refused.
+- Values that are zero are omitted (no zero-play rows, no empty time buckets).
+- A page past the last one is empty; ``next``/``previous`` links appear only when that page
+  exists; links repeat the caller's query as sent, with ``currentPage``/``pageSize``.
+- Rate-limit headers go on every answer, ``/auth/*`` included (whether auth calls count is
+  UNVERIFIED); the budget is the core's ``RateBudget`` (configure 100/min for the sandbox).
+- The analytics-disabled 403 (documented for the plays endpoints only) also guards ``/data/*``.
+- ``/data`` metric approximations (UNVERIFIED semantics): ``start`` = ``play``; ``ccv-peak`` is
+  the most plays begun in one minute, ``ccv-average`` plays per minute with plays; ``unique``
+  counts distinct viewer fingerprints for ``view`` and only renames the other metrics; sessions
+  carry no tag, so ``filterBy[tag]`` matches nothing.
+- Bearer tokens live ``token_lifetime`` seconds of the emulator clock; ``token_max_uses`` (an
+  emulator-only knob) makes a token answer 401 after that many accepted calls, so a test can
+  expire one mid-sync. A refresh rotates both tokens; the old refresh token stops working, the
+  old access token lives on until it expires (UNVERIFIED). The Basic password is ignored.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import math
+import re
+import secrets
+import threading
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import urlencode
+
+from api_emulator.core import BudgetStatus, Request, Response, VendorApp
+from api_emulator.data.apivideo import COUNTRY_BY_CODE, ApiVideoDataset, Session
+
+__all__ = [
+    "DEFAULT_API_KEY",
+    "NO_ANALYTICS_KEY",
+    "SANDBOX_READS_PER_MINUTE",
+    "ApiVideoApp",
+    "ApiVideoDataset",
+]
+
+UTC = timezone.utc
+DEFAULT_API_KEY = "apivideo-emulator-key"
+NO_ANALYTICS_KEY = "apivideo-emulator-no-analytics"  # a project with analytics disabled
+SANDBOX_READS_PER_MINUTE = 100
+DOCS = "https://docs.api.video/reference/"
+DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 25, 100
+OPTIONS = ("analytics_enabled", "token_lifetime", "token_max_uses", "retention_days")
+
+
+@dataclass(frozen=True)
+class PlaysKind:
+    """What differs between the two plays endpoints."""
+
+    media_type: str
+    id_dimension: str
+    noun: str
+
+    @property
+    def dimensions(self) -> tuple[str, ...]:
+        """The endpoint's ``dimension`` enum, in the order its error message lists it."""
+        return (
+            "emittedAt",
+            self.id_dimension,
+            "country",
+            "deviceType",
+            "operatingSystem",
+            "browser",
+        )
+
+
+VIDEO = PlaysKind("video", "videoId", "video")
+LIVE = PlaysKind("live-stream", "liveStreamId", "live stream")
+
+AGGREGATIONS = {
+    "play": ("count", "rate", "total"),
+    "start": ("count",),
+    "end": ("count",),
+    "impression": ("count",),
+    "impression-time": ("average", "sum"),
+    "watch-time": ("average", "sum"),
+    "ccv": ("peak", "live"),
+    "view": ("count",),  # not stated by the spec (UNVERIFIED)
+}
+BUCKET_METRICS = (
+    "play",
+    "play-rate",
+    "play-total",
+    "start",
+    "end",
+    "impression",
+    "ccv-peak",
+    "ccv-average",
+    "view",
+)
+TIMESERIES_METRICS = tuple(m for m in BUCKET_METRICS if m != "play-total")
+BREAKDOWNS: dict[str, Callable[[Session], str]] = {
+    "media-id": lambda s: s.media_id,
+    "media-type": lambda s: s.media_type,
+    "continent": lambda s: COUNTRY_BY_CODE[s.country].continent,
+    "country": lambda s: s.country,
+    "device-type": lambda s: s.device,
+    "operating-system": lambda s: s.operating_system,
+    "browser": lambda s: s.browser,
+    "referrer": lambda s: s.referrer,
+}
+UNIQUE_METRICS = ("ccv", "view", "ccv-peak", "ccv-average")
+VIEW_DURATIONS = {"3s": 3, "5s": 5, "10s": 10, "30s": 30}
+INTERVALS = {"minute": timedelta(minutes=1), "hour": timedelta(hours=1), "day": timedelta(days=1)}
+FILTER_KEYS = (
+    "mediaId",
+    "mediaType",
+    "continent",
+    "country",
+    "deviceType",
+    "operatingSystem",
+    "browser",
+    "tag",
+    "referrer",
+)
+CONTINENTS = ("AS", "AF", "NA", "SA", "AN", "EU", "AZ")
+MEDIA_TYPES = ("video", "live-stream")
+FILTER_FIELD = re.compile(r"^filterBy\[(\w+)\](\[\])?$")
+PLAYS_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+SESSION_FIELD = {
+    "mediaId": "media_id",
+    "mediaType": "media_type",
+    "country": "country",
+    "deviceType": "device",
+    "operatingSystem": "operating_system",
+    "browser": "browser",
+    "referrer": "referrer",
+}
+
+
+class ApiVideoError(Exception):
+    """A refused request: status and api.video's flat problem body."""
+
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        super().__init__(status)
+        self.status, self.body = status, body
+
+
+def _problem(
+    status: int, slug: str, title: str, *, detail: str | None = None, name: str | None = None
+) -> ApiVideoError:
+    body: dict[str, Any] = {"type": DOCS + slug, "title": title, "status": status}
+    if detail is not None:
+        body["detail"] = detail
+    if name is not None:
+        body["name"] = name
+    return ApiVideoError(status, body)
+
+
+def _invalid_query(name: str, detail: str) -> ApiVideoError:
+    return _problem(
+        400,
+        "request-invalid-query-parameter",
+        "A query parameter is invalid.",
+        detail=detail,
+        name=name,
+    )
+
+
+def _invalid_attribute(
+    name: str, detail: str = "This value must be of type string."
+) -> ApiVideoError:
+    return _problem(400, "invalid-attribute", "An attribute is invalid.", detail=detail, name=name)
+
+
+def _one_of(values: Iterable[str]) -> str:
+    return f"This value must be part of the following values: {','.join(values)}"
+
+
+CREDENTIALS_REFUSED = _problem(
+    400, "authentication-invalid-user-credentials", "The user credentials were incorrect.", name=""
+)
+ANALYTICS_DISABLED = _problem(
+    403, "authorization-disabled-analytics", "You cannot get analytics from this project."
+)
+
+
+@dataclass
+class _Token:
+    api_key: str
+    expires_at: datetime
+    uses: int = 0
+
+
+@dataclass(frozen=True)
+class _Window:
+    """A resolved ``/data`` window and the query it came from."""
+
+    start: datetime
+    end: datetime
+    filters: dict[str, list[str]]
+    unique: bool
+    view_seconds: int
+    view_duration: str | None
+
+
+class ApiVideoApp(VendorApp):
+    """The analytics endpoints of api.video projects, one per API key."""
+
+    name = "apivideo"
+    rate_headers_on_errors = True  # "on 200/400/403/404/429" (apivideo.md §4)
+
+    def __init__(self, dataset: ApiVideoDataset, api_keys: dict[str, bool] | None = None) -> None:
+        super().__init__()
+        self.dataset = dataset
+        # API key -> whether its project has analytics enabled.
+        self.api_keys = api_keys or {DEFAULT_API_KEY: True, NO_ANALYTICS_KEY: False}
+        self.analytics_enabled = True  # the switch for every project at once
+        self.token_lifetime = 3600
+        self.token_max_uses: int | None = None
+        self.retention_days = 30
+        self._access: dict[str, _Token] = {}
+        self._refresh: dict[str, str] = {}  # live refresh token -> API key
+        self.issued: list[str] = []  # every access and refresh token handed out (for tests)
+        self._lock = threading.Lock()
+        self.add_route("POST", "/auth/api-key", self._caught(self.authenticate))
+        self.add_route("POST", "/auth/refresh", self._caught(self.refresh))
+        self.add_route("GET", "/analytics/videos/plays", self._guarded(self.video_plays))
+        self.add_route("GET", "/analytics/live-streams/plays", self._guarded(self.live_plays))
+        self.add_route("GET", "/data/metrics/{metric}/{aggregation}", self._guarded(self.metrics))
+        self.add_route("GET", "/data/buckets/{metric}/{breakdown}", self._guarded(self.buckets))
+        self.add_route("GET", "/data/timeseries/{metric}", self._guarded(self.timeseries))
+
+    def register_key(self, api_key: str, *, analytics: bool = True) -> str:
+        """Accept one more API key (its project's analytics on or off); returns it."""
+        self.api_keys[api_key] = analytics
+        return api_key
+
+    # -- envelopes -------------------------------------------------------------------------
+
+    def error(self, status: int, message: str) -> Response:
+        """Unknown URL, wrong method: api.video's flat problem body."""
+        if status == 404:
+            return Response(
+                404, _problem(404, "unrecognized-request-url", "Unrecognized request URL.").body
+            )
+        # The 405 slug is UNVERIFIED; the title is documented (apivideo-data.md §7).
+        return Response(
+            status,
+            _problem(status, "method-not-allowed", "Method is not allowed for this route.").body,
+        )
+
+    def server_error(self, status: int) -> Response:
+        """``Server error`` (general-errors.md)."""
+        return Response(status, {"title": "Server error", "status": status})
+
+    def rate_limited(self, budget: BudgetStatus, retry_after: int | None) -> Response:
+        """The documented 429; the wait is in ``X-RateLimit-Retry-After``, not ``Retry-After``."""
+        headers = self.rate_limit_headers(budget)
+        headers["X-RateLimit-Remaining"] = "0"
+        if retry_after:
+            headers["X-RateLimit-Retry-After"] = str(retry_after)
+        body = _problem(429, "too-many-requests", "Too many requests.").body
+        return Response(429, body, headers)
+
+    def rate_limit_headers(self, budget: BudgetStatus) -> dict[str, str]:
+        """Limit per minute, calls left, seconds until the window resets."""
+        return {
+            "X-RateLimit-Limit": str(budget.limit),
+            "X-RateLimit-Remaining": str(max(budget.remaining, 0)),
+            "X-RateLimit-Retry-After": str(budget.retry_after_seconds),
+        }
+
+    def admin(self, request: Request) -> Response | None:
+        """``PUT /_emulator/apivideo/options``: analytics_enabled, token_lifetime, token_max_uses,
+        retention_days (null token_max_uses: unlimited)."""
+        if (request.method, request.path) != ("PUT", "/_emulator/apivideo/options"):
+            return None
+        body = request.json() or {}
+        if "analytics_enabled" in body:
+            self.analytics_enabled = bool(body["analytics_enabled"])
+        if "token_lifetime" in body:
+            self.token_lifetime = int(body["token_lifetime"])
+        if "token_max_uses" in body:
+            uses = body["token_max_uses"]
+            self.token_max_uses = None if uses is None else int(uses)
+        if "retention_days" in body:
+            self.retention_days = int(body["retention_days"])
+        return Response(200, {name: getattr(self, name) for name in OPTIONS})
+
+    # -- authentication ----------------------------------------------------------------------
+
+    def authenticate(self, request: Request) -> Response:
+        """``POST /auth/api-key`` ``{"apiKey": ...}`` -> a token pair."""
+        body = request.json()
+        api_key = body.get("apiKey") if isinstance(body, dict) else None
+        if api_key not in self.api_keys:
+            raise CREDENTIALS_REFUSED
+        return Response(200, self._issue(api_key))
+
+    def refresh(self, request: Request) -> Response:
+        """``POST /auth/refresh`` ``{"refreshToken": ...}`` -> a new pair; the old one dies."""
+        body = request.json()
+        token = body.get("refreshToken") if isinstance(body, dict) else None
+        with self._lock:
+            api_key = self._refresh.pop(token, None) if isinstance(token, str) else None
+        if api_key is None or api_key not in self.api_keys:
+            raise CREDENTIALS_REFUSED
+        return Response(200, self._issue(api_key))
+
+    def _issue(self, api_key: str) -> dict[str, Any]:
+        access, refresh = "eyJ" + secrets.token_urlsafe(24), "def50200" + secrets.token_hex(24)
+        expires_at = self.clock.now() + timedelta(seconds=self.token_lifetime)
+        with self._lock:
+            self._access[access] = _Token(api_key, expires_at)
+            self._refresh[refresh] = api_key
+            self.issued += [access, refresh]
+        return {
+            "token_type": "Bearer",
+            "expires_in": self.token_lifetime,
+            "access_token": access,
+            "refresh_token": refresh,
+        }
+
+    def _api_key(self, request: Request) -> str:
+        """The API key behind the request's Basic or Bearer credential, or a 401."""
+        header = request.headers.get("Authorization") or ""
+        scheme, _, value = header.partition(" ")
+        if not header:
+            raise _problem(
+                401,
+                "authentication-missing-authorization-header",
+                'The "Authorization" header is missing.',
+            )
+        if scheme.lower() == "basic":
+            api_key = _basic_username(value)
+            if api_key in self.api_keys:
+                return api_key
+            raise _problem(401, "authentication-invalid-api-key", "The API key is invalid.")
+        if scheme.lower() == "bearer":
+            with self._lock:
+                token = self._access.get(value)
+                if token is not None and self._usable(token):
+                    token.uses += 1
+                    return token.api_key
+        # The slug for a bad bearer token is UNVERIFIED; the title is documented.
+        raise _problem(
+            401,
+            "authentication-invalid-authorization-header-value",
+            "The access token is invalid or expired.",
+        )
+
+    def _usable(self, token: _Token) -> bool:
+        if self.clock.now() >= token.expires_at:
+            return False
+        return self.token_max_uses is None or token.uses < self.token_max_uses
+
+    def _caught(self, handler: Callable[[Request], Response]) -> Callable[[Request], Response]:
+        def answer(request: Request) -> Response:
+            try:
+                return handler(request)
+            except ApiVideoError as exc:
+                return Response(exc.status, exc.body)
+
+        return answer
+
+    def _guarded(self, handler: Callable[[Request], Response]) -> Callable[[Request], Response]:
+        """Authenticated, and only for a project whose analytics are enabled."""
+
+        def guarded(request: Request) -> Response:
+            api_key = self._api_key(request)
+            if not (self.analytics_enabled and self.api_keys[api_key]):
+                raise ANALYTICS_DISABLED
+            return handler(request)
+
+        return self._caught(guarded)
+
+    # -- plays endpoints (apivideo.md §3) ------------------------------------------------------
+
+    def video_plays(self, request: Request) -> Response:
+        """``GET /analytics/videos/plays``."""
+        return Response(200, self._plays(request, VIDEO))
+
+    def live_plays(self, request: Request) -> Response:
+        """``GET /analytics/live-streams/plays``."""
+        return Response(200, self._plays(request, LIVE))
+
+    def _plays(self, request: Request, kind: PlaysKind) -> dict[str, Any]:
+        first, end = self._plays_days(request)
+        dimension = request.arg("dimension")
+        if dimension is None:
+            raise _invalid_attribute("dimension")
+        if dimension not in kind.dimensions:
+            raise _invalid_query("dimension", _one_of(kind.dimensions))
+        media_id = self._plays_filter(request, kind)
+        page, size = _paging(request)
+        start, stop = _midnight(first), min(_midnight(end), self.clock.now())
+        counts = self.dataset.plays(kind.media_type, dimension, start, stop, media_id)
+        if dimension == "emittedAt":
+            if (end - first).days > 2:
+                counts = _daily(counts)
+            rows = sorted(counts.items())
+        else:
+            rows = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+        items = [{"value": value, "plays": plays} for value, plays in rows]
+        return _paged(request, items, page, size)
+
+    def _plays_days(self, request: Request) -> tuple[date, date]:
+        today = self.clock.now().date()
+        oldest = today - timedelta(days=self.retention_days)
+        within = f"This value must be within the last {self.retention_days} days."
+        raw_from = request.arg("from")
+        if raw_from is None:
+            raise _invalid_attribute("from")
+        first = _plays_day(raw_from, "from")
+        if not oldest <= first <= today:
+            raise _invalid_query("from", within)
+        raw_to = request.arg("to")
+        if raw_to is None:
+            return first, max(first, today)
+        end = _plays_day(raw_to, "to")
+        if not oldest <= end <= today + timedelta(days=1):
+            raise _invalid_query("to", within)
+        if end <= first:
+            raise _invalid_query("to", "This value must be after from.")
+        return first, end
+
+    def _plays_filter(self, request: Request, kind: PlaysKind) -> str:
+        raw = request.arg("filter")
+        if raw is None:
+            return ""
+        prefix, _, media_id = raw.partition(":")
+        if prefix != kind.id_dimension or not media_id:
+            shape = f"{kind.id_dimension}:{{{kind.id_dimension}}}"
+            detail = f"This value must be of the following structure(s): {shape}"
+            raise _invalid_query("filter", detail)
+        known = self.dataset.videos if kind is VIDEO else self.dataset.live_streams
+        if media_id not in known:
+            raise _invalid_query("filter", f"This value must refer to an existing {kind.noun}")
+        return media_id
+
+    # -- /data endpoints (apivideo-data.md) ------------------------------------------------------
+
+    def metrics(self, request: Request) -> Response:
+        """``GET /data/metrics/{metric}/{aggregation}``: one number, unpaginated."""
+        metric, aggregation = request.params["metric"], request.params["aggregation"]
+        if metric not in AGGREGATIONS:
+            raise _invalid_attribute("metric", _one_of(AGGREGATIONS))
+        if aggregation not in AGGREGATIONS[metric]:
+            raise _invalid_attribute("aggregation", _one_of(AGGREGATIONS[metric]))
+        ignores_window = (metric, aggregation) == ("play", "total")
+        window = self._data_window(
+            request, ("from", "to", "unique", "viewDuration"), metric, all_time=ignores_window
+        )
+        sessions = self._matching(window)
+        value = _aggregate(metric, aggregation, sessions, window, self.clock.now())
+        context = {
+            "metric": _context_metric(metric, window),
+            "aggregation": aggregation,
+            "timeframe": _timeframe(window),
+        }
+        return Response(200, {"context": context, "data": value})
+
+    def buckets(self, request: Request) -> Response:
+        """``GET /data/buckets/{metric}/{breakdown}``: one value per dimension value."""
+        metric, breakdown = request.params["metric"], request.params["breakdown"]
+        if metric not in BUCKET_METRICS:
+            raise _invalid_attribute("metric", _one_of(BUCKET_METRICS))
+        if breakdown not in BREAKDOWNS:
+            raise _invalid_attribute("breakdown", _one_of(BREAKDOWNS))
+        if metric == "play-total" and breakdown != "media-id":
+            raise _invalid_attribute("breakdown", _one_of(["media-id"]))
+        allowed = (
+            "from",
+            "to",
+            "unique",
+            "viewDuration",
+            "sortBy",
+            "sortOrder",
+            "currentPage",
+            "pageSize",
+        )
+        window = self._data_window(request, allowed, metric, all_time=metric == "play-total")
+        sort_by = _choice(request, "sortBy", ("metricValue", "dimensionValue"), "metricValue")
+        descending = _choice(request, "sortOrder", ("asc", "desc"), "desc") == "desc"
+        page, size = _paging(request)
+        groups: dict[str, list[Session]] = defaultdict(list)
+        key = BREAKDOWNS[breakdown]
+        for session in self._matching(window):
+            groups[key(session)].append(session)
+        rows = [
+            {"dimensionValue": value, "metricValue": measured}
+            for value, members in groups.items()
+            if (measured := _measure(metric, members, window))
+        ]
+        rows = _sorted(rows, sort_by, "dimensionValue", descending=descending)
+        context = {
+            "metric": _context_metric(metric, window),
+            "breakdown": breakdown,
+            "timeframe": _timeframe(window),
+        }
+        return Response(200, {"context": context} | _paged(request, rows, page, size))
+
+    def timeseries(self, request: Request) -> Response:
+        """``GET /data/timeseries/{metric}``: one value per time bucket."""
+        metric = request.params["metric"]
+        if metric not in TIMESERIES_METRICS:
+            raise _invalid_attribute("metric", _one_of(TIMESERIES_METRICS))
+        allowed = (
+            "from",
+            "to",
+            "interval",
+            "unique",
+            "viewDuration",
+            "sortBy",
+            "sortOrder",
+            "currentPage",
+            "pageSize",
+        )
+        window = self._data_window(request, allowed, metric)
+        interval = self._interval(request, window)
+        sort_by = _choice(request, "sortBy", ("metricValue", "emittedAt"), "emittedAt")
+        default_order = "asc" if sort_by == "emittedAt" else "desc"
+        descending = _choice(request, "sortOrder", ("asc", "desc"), default_order) == "desc"
+        page, size = _paging(request)
+        groups: dict[datetime, list[Session]] = defaultdict(list)
+        for session in self._matching(window):
+            groups[_floor(session.at, interval)].append(session)
+        rows = [
+            {"emittedAt": bucket.isoformat(timespec="seconds"), "metricValue": measured}
+            for bucket, members in groups.items()
+            if (measured := _measure(metric, members, window))
+        ]
+        rows = _sorted(rows, sort_by, "emittedAt", descending=descending)
+        context = {
+            "metric": _context_metric(metric, window),
+            "interval": interval,
+            "timeframe": _timeframe(window),
+        }
+        return Response(200, {"context": context} | _paged(request, rows, page, size))
+
+    def _interval(self, request: Request, window: _Window) -> str:
+        span = window.end - window.start
+        interval = request.arg("interval") or ("hour" if span <= timedelta(days=2) else "day")
+        if interval not in INTERVALS:
+            raise _invalid_query(
+                "interval", 'This interval is invalid. Use one of "minute", "hour", "day".'
+            )
+        if interval == "minute" and span > timedelta(minutes=60):
+            raise _invalid_query(
+                "interval", "This interval cannot be used with a timeframe over 60 minutes."
+            )
+        return interval
+
+    def _data_window(
+        self, request: Request, allowed: tuple[str, ...], metric: str, *, all_time: bool = False
+    ) -> _Window:
+        """Validate the query of a ``/data`` call and resolve its window and filters."""
+        filters = _filters(request, only_media=all_time)
+        for field_name in request.query:
+            if field_name not in allowed and not FILTER_FIELD.match(field_name):
+                raise _invalid_query(field_name, "This field was not expected.")
+        now = self.clock.now().replace(microsecond=0)
+        end = _atom(request.arg("to"), "to") or now
+        start = _atom(request.arg("from"), "from") or end - timedelta(days=1)
+        if not all_time and start < now - timedelta(days=self.retention_days):
+            raise _invalid_query(
+                "from", f"This value must be within the last {self.retention_days} days."
+            )
+        if start >= end:
+            raise _invalid_query("from", "This value must be before to.")
+        unique = _flag(request, "unique", metric)
+        duration = request.arg("viewDuration")
+        if duration is not None:
+            if metric != "view":
+                raise _invalid_query("viewDuration", "This field was not expected.")
+            if duration not in VIEW_DURATIONS:
+                raise _invalid_query(
+                    "viewDuration",
+                    'This view duration is invalid. Use one of "3s", "5s", "10s", "30s".',
+                )
+        seconds = VIEW_DURATIONS[duration or "5s"]
+        if all_time:
+            start, end = datetime.min.replace(tzinfo=UTC), now
+        return _Window(start, min(end, now), filters, unique, seconds, duration)
+
+    def _matching(self, window: _Window) -> list[Session]:
+        sessions = self.dataset.between(window.start, window.end)
+        return [s for s in sessions if _passes(s, window.filters)]
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+
+def _basic_username(value: str) -> str | None:
+    try:
+        decoded = base64.b64decode(value, validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return decoded.partition(":")[0]
+
+
+def _plays_day(value: str, name: str) -> date:
+    try:
+        if PLAYS_DAY.match(value):
+            return date.fromisoformat(value)
+    except ValueError:
+        pass
+    raise _invalid_query(name, "This value must be a valid date in the format YYYY-MM-DD.")
+
+
+def _atom(value: str | None, name: str) -> datetime | None:
+    """An ATOM date-time in UTC, whole seconds; a raw ``+`` arrives as a space and fails."""
+    if value is None:
+        return None
+    try:
+        if "T" not in value or " " in value:
+            raise ValueError(value)
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise _invalid_query(
+            name,
+            "This value must be a date-time in the ATOM format, e.g. 2024-02-05T00:00:00+01:00.",
+        ) from None
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).replace(microsecond=0)
+
+
+def _filters(request: Request, *, only_media: bool) -> dict[str, list[str]]:
+    """``filterBy[key]=v`` and ``filterBy[key][]=v`` (deepObject), validated."""
+    filters: dict[str, list[str]] = {}
+    for field_name, values in request.query.items():
+        match = FILTER_FIELD.match(field_name)
+        if match is None:
+            continue
+        key = match.group(1)
+        if key not in FILTER_KEYS or (only_media and key not in ("mediaId", "mediaType")):
+            raise _invalid_query(field_name, "This field was not expected.")
+        filters.setdefault(key, []).extend(values)
+    for key, enum in (("mediaType", MEDIA_TYPES), ("continent", CONTINENTS)):
+        for value in filters.get(key, []):
+            if value not in enum:
+                raise _invalid_query(f"filterBy[{key}]", _one_of(enum))
+    if any(len(value) > 2048 for value in filters.get("referrer", [])):
+        raise _invalid_query(
+            "filterBy[referrer]", "This value should not contain more than 2048 characters."
+        )
+    return filters
+
+
+def _passes(session: Session, filters: dict[str, list[str]]) -> bool:
+    """OR within a key, AND across keys (UNVERIFIED)."""
+    for key, wanted in filters.items():
+        if key == "tag":
+            return False
+        if key == "continent":
+            value = COUNTRY_BY_CODE[session.country].continent
+        else:
+            value = getattr(session, SESSION_FIELD[key])
+        if value not in wanted:
+            return False
+    return True
+
+
+def _flag(request: Request, name: str, metric: str) -> bool:
+    raw = request.arg(name)
+    if raw is None:
+        return False
+    if metric not in UNIQUE_METRICS or raw not in ("true", "True", "false", "False"):
+        raise _invalid_query(name, "This field was not expected.")
+    return raw.lower() == "true"
+
+
+def _choice(request: Request, name: str, allowed: tuple[str, ...], default: str) -> str:
+    value = request.arg(name) or default
+    if value not in allowed:
+        raise _invalid_query(name, _one_of(allowed))
+    return value
+
+
+def _paging(request: Request) -> tuple[int, int]:
+    page = _integer(request, "currentPage", 1)
+    if page < 1:
+        raise _invalid_query("currentPage", "This value should be greater than or equal to 1.")
+    size = _integer(request, "pageSize", DEFAULT_PAGE_SIZE)
+    if not 1 <= size <= MAX_PAGE_SIZE:
+        raise _invalid_query("pageSize", f"This value should be between 1 and {MAX_PAGE_SIZE}.")
+    return page, size
+
+
+def _integer(request: Request, name: str, default: int) -> int:
+    value = request.arg(name)
+    if value is None:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise _invalid_query(name, "This value should be of type int.") from None
+
+
+def _paged(request: Request, items: list[dict[str, Any]], page: int, size: int) -> dict[str, Any]:
+    """One page of ``items`` with a self-consistent ``pagination`` object."""
+    pages = math.ceil(len(items) / size)
+    shown = items[(page - 1) * size : page * size]
+    own = [
+        (k, v)
+        for k, values in request.query.items()
+        for v in values
+        if k not in ("currentPage", "pageSize")
+    ]
+
+    def link(rel: str, number: int) -> dict[str, str]:
+        query = urlencode([*own, ("currentPage", number), ("pageSize", size)])
+        return {"rel": rel, "uri": f"{request.path}?{query}"}
+
+    links = [link("self", page)]
+    if pages:
+        links.append(link("first", 1))
+    if 1 < page <= pages + 1:
+        links.append(link("previous", page - 1))
+    if page < pages:
+        links.append(link("next", page + 1))
+    if pages:
+        links.append(link("last", pages))
+    pagination = {
+        "currentPage": page,
+        "currentPageItems": len(shown),
+        "pageSize": size,
+        "pagesTotal": pages,
+        "itemsTotal": len(items),
+        "links": links,
+    }
+    return {"data": shown, "pagination": pagination}
+
+
+def _sorted(
+    rows: list[dict[str, Any]], by: str, label: str, *, descending: bool
+) -> list[dict[str, Any]]:
+    """Sorted on ``by``; ties broken on the label ascending, so pages are stable."""
+    rows = sorted(rows, key=lambda row: row[label])
+    return sorted(rows, key=lambda row: row[by], reverse=descending)
+
+
+def _measure(metric: str, sessions: list[Session], window: _Window) -> float | int:
+    """One metric over a group of sessions (see the module docstring for approximations)."""
+    played = [s for s in sessions if s.played]
+    if metric in ("play", "start", "play-total"):
+        return len(played)
+    if metric == "end":
+        return sum(1 for s in played if s.ended)
+    if metric == "impression":
+        return len(sessions)
+    if metric == "play-rate":
+        return round(len(played) / len(sessions), 4) if sessions else 0
+    if metric == "view":
+        viewers = [s for s in played if s.watch_seconds >= window.view_seconds]
+        return len({_fingerprint(s) for s in viewers}) if window.unique else len(viewers)
+    per_minute = Counter(s.at for s in played)
+    if metric == "ccv-peak":
+        return max(per_minute.values(), default=0)
+    return round(len(played) / len(per_minute), 2) if per_minute else 0  # ccv-average
+
+
+def _aggregate(
+    metric: str, aggregation: str, sessions: list[Session], window: _Window, now: datetime
+) -> float | int:
+    if (metric, aggregation) == ("play", "rate"):
+        return _measure("play-rate", sessions, window)
+    if metric in ("impression-time", "watch-time"):
+        values = (
+            [s.load_ms for s in sessions]
+            if metric == "impression-time"
+            else [s.watch_seconds for s in sessions if s.played]
+        )
+        if aggregation == "sum":
+            return sum(values)
+        return round(sum(values) / len(values), 2) if values else 0
+    if metric == "ccv":
+        if aggregation == "peak":
+            return _measure("ccv-peak", sessions, window)
+        return sum(
+            1
+            for s in sessions
+            if s.played and s.at <= now < s.at + timedelta(seconds=s.watch_seconds)
+        )
+    return _measure(metric, sessions, window)
+
+
+def _fingerprint(session: Session) -> tuple[str, ...]:
+    return (session.country, session.device, session.operating_system, session.browser)
+
+
+def _context_metric(metric: str, window: _Window) -> str:
+    """``view`` + ``viewDuration=Ns`` -> ``view-N``; ``unique`` adds a prefix (UNVERIFIED)."""
+    name = f"view-{window.view_seconds}" if metric == "view" else metric
+    return f"unique-{name}" if window.unique else name
+
+
+def _timeframe(window: _Window) -> dict[str, str]:
+    return {
+        "from": window.start.isoformat(timespec="seconds") if window.start.year > 1 else None,
+        "to": window.end.isoformat(timespec="seconds"),
+    }
+
+
+def _floor(moment: datetime, interval: str) -> datetime:
+    if interval == "day":
+        return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    if interval == "hour":
+        return moment.replace(minute=0, second=0, microsecond=0)
+    return moment.replace(second=0, microsecond=0)
+
+
+def _daily(hourly: Counter[str]) -> Counter[str]:
+    days: Counter[str] = Counter()
+    for value, plays in hourly.items():
+        days[value[:10] + "T00:00:00.000Z"] += plays
+    return days
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)

@@ -1,0 +1,1 @@
+"""tap-apivideo-analytics: api.video plays per dimension and /data analytics, per UTC day."""

@@ -1,0 +1,162 @@
+"""tap-apivideo-analytics: settings and stream list."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cached_property
+from typing import Any
+
+from requests.auth import AuthBase, HTTPBasicAuth
+from singer_sdk import typing as th
+
+from tap_apivideo_analytics.auth import ApiVideoTokenAuth
+from tap_apivideo_analytics.client import APIVIDEO_RATE_LIMITS, ApiVideoStream, ServerTime
+from tap_apivideo_analytics.streams import (
+    LiveStreamPlaysStream,
+    MetricBucketsStream,
+    MetricTimeseriesStream,
+    VideoPlaysStream,
+)
+from tap_common.tap import VendorTap, common_settings
+
+STREAM_TYPES: tuple[type[ApiVideoStream], ...] = (
+    VideoPlaysStream,
+    LiveStreamPlaysStream,
+    MetricBucketsStream,
+    MetricTimeseriesStream,
+)
+# Both plays endpoints' dimensions; each stream takes those it has (apivideo.md §3).
+DIMENSIONS = ("emittedAt", "videoId", "liveStreamId", "country", "deviceType", "operatingSystem",
+              "browser")  # fmt: skip
+# Metrics both /data/buckets and /data/timeseries take (play-total is buckets-only and all-time).
+METRICS = ("play", "play-rate", "start", "end", "impression", "ccv-peak", "ccv-average", "view")
+BREAKDOWNS = ("media-id", "media-type", "continent", "country", "device-type", "operating-system",
+              "browser", "referrer")  # fmt: skip
+LIST_SETTINGS = {"dimensions": DIMENSIONS, "metrics": METRICS, "breakdowns": BREAKDOWNS}
+
+
+class TapApiVideoAnalytics(VendorTap):
+    """api.video analytics per UTC day: video and live-stream plays, /data buckets and series."""
+
+    name = "tap-apivideo-analytics"
+    rate_limit_policy = APIVIDEO_RATE_LIMITS
+    config_jsonschema = th.PropertiesList(
+        th.Property(
+            "api_key",
+            th.StringType(min_length=1),
+            required=True,
+            secret=True,
+            title="API key",
+            description="API key of the api.video project (sandbox and production keys differ).",
+        ),
+        th.Property(
+            "api_url",
+            th.URIType,
+            default="https://ws.api.video",
+            title="API URL",
+            description="https://ws.api.video (production) or https://sandbox.api.video.",
+        ),
+        th.Property(
+            "auth_mode",
+            th.StringType,
+            default="bearer",
+            allowed_values=["bearer", "basic"],
+            title="Auth mode",
+            description="bearer: exchange the key for a short-lived token, renewed as it "
+            "expires; basic: send the key as the Basic username on every call.",
+        ),
+        th.Property(
+            "start_date",
+            th.DateTimeType,
+            title="Start date",
+            description="First UTC day to sync. api.video keeps 30 days: an older date is "
+            "clamped, with a warning. Unset: as far back as kept.",
+        ),
+        th.Property(
+            "lookback_days",
+            th.IntegerType(minimum=0, maximum=29),
+            default=2,
+            title="Look-back days",
+            description="Each run re-reads this many complete days before its bookmark, "
+            "where late plays land.",
+        ),
+        th.Property(
+            "dimensions",
+            th.ArrayType(th.StringType),
+            default=list(DIMENSIONS),
+            title="Dimensions",
+            description="Plays dimensions to sync: " + ", ".join(DIMENSIONS) + ". Each plays "
+            "stream takes those it has (videoId for videos, liveStreamId for live streams).",
+        ),
+        th.Property(
+            "video_ids",
+            th.ArrayType(th.StringType(min_length=1)),
+            title="Video ids",
+            description="Only these videos' plays, each on its own rows. Unset: the project.",
+        ),
+        th.Property(
+            "live_stream_ids",
+            th.ArrayType(th.StringType(min_length=1)),
+            title="Live stream ids",
+            description="Only these live streams' plays, each on its own rows. Unset: the project.",
+        ),
+        th.Property(
+            "metrics",
+            th.ArrayType(th.StringType),
+            default=["play"],
+            title="Metrics",
+            description="/data metrics for metric_buckets and metric_timeseries: "
+            + ", ".join(METRICS)
+            + ".",
+        ),
+        th.Property(
+            "breakdowns",
+            th.ArrayType(th.StringType),
+            default=list(BREAKDOWNS),
+            title="Breakdowns",
+            description="/data breakdowns for metric_buckets: " + ", ".join(BREAKDOWNS) + ".",
+        ),
+        *common_settings(page_size_max=100, page_size_default=100),
+    ).to_dict()
+
+    def check_settings(self, config: Mapping[str, Any]) -> list[str]:
+        """Lists must be non-empty, hold only values api.video knows, and none twice (a value
+        listed twice would sync its rows twice)."""
+        errors = super().check_settings(config)
+        for name, known in LIST_SETTINGS.items():
+            values = config.get(name)
+            if not values:
+                errors.append(f"{name}: give at least one of {', '.join(known)}")
+                continue
+            if unknown := [value for value in values if value not in known]:
+                errors.append(
+                    f"{name}: unknown {', '.join(map(repr, unknown))}; choose from "
+                    f"{', '.join(known)}"
+                )
+        for name in (*LIST_SETTINGS, "video_ids", "live_stream_ids"):
+            values = config.get(name) or []
+            if twice := sorted({value for value in values if values.count(value) > 1}):
+                errors.append(f"{name}: listed more than once: {', '.join(twice)}")
+        return errors
+
+    @cached_property
+    def api_auth(self) -> AuthBase:
+        """One credential for every stream of the run (so the key is exchanged once)."""
+        if self.config["auth_mode"] == "basic":
+            return HTTPBasicAuth(self.config["api_key"], "")
+        return ApiVideoTokenAuth(
+            self.runtime,
+            api_url=self.config["api_url"],
+            api_key=self.config["api_key"],
+            timeout=float(self.config["request_timeout"]),
+            user_agent=self.config.get("user_agent") or f"{self.name} (singer-sdk)",
+        )
+
+    @cached_property
+    def server_time(self) -> ServerTime:
+        """Whether the run has heard the server's clock yet."""
+        return ServerTime()
+
+    def discover_streams(self) -> list[ApiVideoStream]:
+        """One instance of each stream."""
+        return [stream_type(tap=self) for stream_type in STREAM_TYPES]

@@ -1,0 +1,107 @@
+"""tap-apivideo-analytics end to end: real `meltano run` into DuckDB, twice, late data upserted."""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from api_emulator import EmulatorServer
+from api_emulator.apivideo import BREAKDOWNS, DEFAULT_API_KEY, ApiVideoApp, ApiVideoDataset
+from tests.apivideo.conftest import NOW, TODAY, days, expected_plays
+from tests.meltano import meltano, meltano_env, stored_state, warehouse_counts
+
+TAP = "tap-apivideo-analytics"
+SCHEMA = "tap_apivideo_analytics"
+START = TODAY - timedelta(days=6)
+DIMENSIONS = ("videoId", "country", "emittedAt")
+LIVE_DIMENSIONS = ("country", "emittedAt")  # videoId is not a live-stream dimension
+METRIC_BREAKDOWNS = ("country", "media-id")
+METRICS = ("play", "impression")
+TABLES = {
+    "video_plays": ("date", "dimension", "value", "video_id"),
+    "live_stream_plays": ("date", "dimension", "value", "live_stream_id"),
+    "metric_buckets": ("date", "metric", "breakdown", "dimension_value"),
+    "metric_timeseries": ("date", "metric"),
+}
+pytestmark = pytest.mark.meltano
+
+
+@pytest.fixture
+def emulator() -> Iterator[EmulatorServer]:
+    server = EmulatorServer(ApiVideoApp(ApiVideoDataset.generate(seed=9, videos=30, anchor=NOW)))
+    server.start()
+    server.clock.set(NOW)
+    yield server
+    server.stop()
+
+
+def settings(emulator: EmulatorServer) -> dict[str, object]:
+    return {
+        "api_url": emulator.url,
+        "api_key": DEFAULT_API_KEY,
+        "start_date": START.isoformat(),
+        "dimensions": list(DIMENSIONS),
+        "breakdowns": list(METRIC_BREAKDOWNS),
+        "metrics": list(METRICS),
+        "page_size": 20,
+    }
+
+
+def expected_rows(emulator: EmulatorServer, end: datetime) -> dict[str, int]:
+    """Rows per table for the complete days in ``[START, end)``."""
+    dataset = emulator.app.dataset
+    buckets = 0
+    for day in days(START, end):
+        sessions = dataset.between(day, day + timedelta(days=1))
+        counted = {"play": [s for s in sessions if s.played], "impression": sessions}
+        for metric, breakdown in itertools.product(METRICS, METRIC_BREAKDOWNS):
+            buckets += len(Counter(BREAKDOWNS[breakdown](s) for s in counted[metric]))
+    return {
+        "video_plays": len(expected_plays(emulator, "video", DIMENSIONS, START, end)),
+        "live_stream_plays": len(
+            expected_plays(emulator, "live-stream", LIVE_DIMENSIONS, START, end)
+        ),
+        "metric_buckets": buckets,
+        "metric_timeseries": len(days(START, end)) * len(METRICS),
+    }
+
+
+def video_plays(warehouse: Path, day: datetime, video: str) -> int:
+    with duckdb.connect(str(warehouse), read_only=True) as connection:
+        (plays,) = connection.execute(
+            f"select plays from {SCHEMA}.video_plays"
+            " where date = ? and dimension = 'videoId' and value = ?",
+            [day.replace(tzinfo=None), video],
+        ).fetchone()
+    return plays
+
+
+def test_meltano_run_loads_every_row_once_and_upserts_late_plays(emulator, tmp_path):
+    env = meltano_env(TAP, settings(emulator), tmp_path)
+    warehouse = tmp_path / "warehouse.duckdb"
+    meltano(env, "run", TAP, "target-duckdb")
+    expected = expected_rows(emulator, TODAY)
+    assert warehouse_counts(warehouse, SCHEMA, TABLES) == {
+        table: (rows, rows) for table, rows in expected.items()
+    }
+
+    yesterday = TODAY - timedelta(days=1)
+    video = emulator.app.dataset.videos[0]
+    before = video_plays(warehouse, yesterday, video)
+    emulator.app.dataset.add_late_plays(yesterday, 4, video)
+    emulator.clock.set(NOW + timedelta(days=1))
+    meltano(env, "run", TAP, "target-duckdb")
+    expected = expected_rows(emulator, TODAY + timedelta(days=1))
+    assert warehouse_counts(warehouse, SCHEMA, TABLES) == {
+        table: (rows, rows) for table, rows in expected.items()
+    }
+    assert video_plays(warehouse, yesterday, video) == before + 4  # re-read in the look-back
+
+    partitions = stored_state(env, TAP)["bookmarks"]["video_plays"]["partitions"]
+    assert {p["context"]["dimension"] for p in partitions} == set(DIMENSIONS)
