@@ -283,6 +283,10 @@ class ApiVideoApp(VendorApp):
             "X-RateLimit-Retry-After": str(budget.retry_after_seconds),
         }
 
+    def secrets(self) -> set[str]:
+        """The credentials accepted or issued."""
+        return set(self.api_keys) | set(self.issued)
+
     def admin(self, request: Request) -> Response | None:
         """``PUT /_emulator/apivideo/options``: analytics_enabled, token_lifetime, token_max_uses,
         retention_days (null token_max_uses: unlimited)."""

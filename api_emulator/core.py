@@ -21,7 +21,7 @@ from datetime import datetime, timedelta, timezone
 from email.message import Message
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 ADMIN_PREFIX = "/_emulator/"
@@ -305,9 +305,16 @@ class VendorApp:
         """Vendor-specific admin routes under /_emulator/<vendor>/; None when not one."""
         return None
 
+    def secrets(self) -> set[str]:
+        """Every credential the app accepts or has issued (tests scan output for them)."""
+        return set()
+
 
 class EmulatorServer:
     """One vendor app served over HTTP/1.1 on a loopback port (0: any free port)."""
+
+    #: Every server created in this process, in order (a test suite audits their logs).
+    created: ClassVar[list[EmulatorServer]] = []
 
     def __init__(
         self, app: VendorApp, host: str = "127.0.0.1", port: int = 0, *, verbose: bool = False
@@ -326,6 +333,7 @@ class EmulatorServer:
         ]
         app.urls = self.urls
         self._threads: list[threading.Thread] = []
+        EmulatorServer.created.append(self)
 
     @property
     def url(self) -> str:

@@ -108,6 +108,10 @@ class LaunchDarklyApp(VendorApp):
             "X-Ratelimit-Reset": str(int(reset * 1000)),
         }
 
+    def secrets(self) -> set[str]:
+        """The credentials accepted or issued."""
+        return set(self.tokens)
+
     def admin(self, request: Request) -> Response | None:
         """``PUT /_emulator/launchdarkly/options``: newest_first, stale_reset, api_version."""
         if (request.method, request.path) != ("PUT", "/_emulator/launchdarkly/options"):

@@ -98,6 +98,10 @@ class Pm2App(VendorApp):
         wait = retry_after or budget.retry_after_seconds
         return Response(429, {"msg": "too many requests"}, {"Retry-After": str(wait)})
 
+    def secrets(self) -> set[str]:
+        """The credentials accepted or issued."""
+        return set(self.refresh_tokens) | set(self.issued)
+
     def admin(self, request: Request) -> Response | None:
         """``PUT /_emulator/pm2/options``: token_lifetime_seconds, token_max_uses, newest_first."""
         if (request.method, request.path) != ("PUT", "/_emulator/pm2/options"):

@@ -104,6 +104,10 @@ class SegmentApp(VendorApp):
             "X-RateLimit-Reset": formatdate(reset, usegmt=True),
         }
 
+    def secrets(self) -> set[str]:
+        """The credentials accepted or issued."""
+        return set(self.tokens)
+
     def admin(self, request: Request) -> Response | None:
         """``PUT /_emulator/segment/features`` ``{"subscriptions": false}``."""
         if (request.method, request.path) == ("PUT", "/_emulator/segment/features"):

@@ -7,9 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from http import HTTPStatus
-from typing import Any, ClassVar
+from typing import IO, Any, ClassVar
 from urllib.parse import urlsplit
 
+import click
 import requests
 from jsonschema import Draft7Validator, ValidationError
 from singer_sdk import Tap
@@ -19,6 +20,7 @@ from singer_sdk.exceptions import ConfigValidationError
 
 from tap_common.ratelimit import RateLimitPolicy, Throttle
 from tap_common.redaction import Redactor, secret_setting_names, secret_values
+from tap_common.state import StateError, checked_json_file, unknown_streams
 from tap_common.timeutil import ServerClock, parse_utc, utc_now
 
 
@@ -114,6 +116,39 @@ class VendorTap(Tap):
         """The state shared by this run's streams."""
         secrets = secret_values(self.config, self.config_jsonschema)
         return TapRuntime(policy=self.rate_limit_policy, redact=Redactor(secrets))
+
+    @classmethod
+    def invoke(  # type: ignore[override]
+        cls,
+        *,
+        about: bool = False,
+        about_format: str | None = None,
+        config: Any = None,
+        state: IO[str] | None = None,
+        catalog: IO[str] | None = None,
+    ) -> None:
+        """The SDK's command line, with one clear line for a state or catalog it cannot use."""
+        try:
+            super().invoke(
+                about=about,
+                about_format=about_format,
+                config=config,
+                state=checked_json_file(state, "--state"),
+                catalog=checked_json_file(catalog, "--catalog"),
+            )
+        except StateError as exc:
+            raise click.ClickException(str(exc)) from exc
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Refuse state that cannot be resumed from; ignore (and name) other taps' streams."""
+        keys = {name: stream.replication_key for name, stream in self.streams.items()}
+        unknown = unknown_streams(state, keys)
+        if unknown:
+            self.logger.warning(
+                "state: ignoring bookmarks of streams this tap does not have: %s",
+                ", ".join(unknown),
+            )
+        super().load_state(state)
 
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         # The SDK's messages echo the offending value (a mistyped token would be logged) and

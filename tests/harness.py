@@ -16,6 +16,14 @@ from typing import Any
 from singer_sdk import Tap
 
 BIN = Path(sys.executable).parent
+#: Everything the taps and Meltano printed during the current test (tests/conftest.py scans it
+#: for secrets).
+OUTPUTS: list[str] = []
+
+
+def record_output(*texts: str | None) -> None:
+    """Keep output for the secret scan of tests/conftest.py."""
+    OUTPUTS.extend(text for text in texts if text)
 
 
 @dataclass
@@ -82,6 +90,7 @@ def run_tap(
         root.removeHandler(handler)
     stdout.flush()
     text = stdout.buffer.getvalue().decode()
+    record_output(text, logs.getvalue(), str(error) if error else None)
     return SyncResult(parse_messages(text), error=error, logs=logs.getvalue(), stdout=text)
 
 
@@ -104,6 +113,7 @@ def run_cli(
     completed = subprocess.run(
         command, capture_output=True, text=True, timeout=timeout, check=False
     )
+    record_output(completed.stdout, completed.stderr)
     result = SyncResult(
         parse_messages(completed.stdout), logs=completed.stderr, stdout=completed.stdout
     )

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import duckdb
 
-from tests.harness import BIN
+from tests.harness import BIN, record_output
 
 ROOT = Path(__file__).resolve().parent.parent
 PLUGINS = ROOT / ".meltano" / "loaders"
@@ -44,6 +44,7 @@ def meltano(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]
         timeout=600,
         check=False,
     )
+    record_output(completed.stdout, completed.stderr)
     assert completed.returncode == 0, completed.stderr[-3000:]
     return completed
 

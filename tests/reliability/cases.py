@@ -41,6 +41,7 @@ class TapCase:
     now: Any
     settings: Callable[[EmulatorServer], dict[str, Any]]
     keys: dict[str, tuple[str, ...]]
+    endpoints: dict[str, str]  # stream -> regex of the path(s) only it requests
 
     @property
     def schema(self) -> str:
@@ -68,6 +69,11 @@ SEGMENT = TapCase(
         "destination_subscriptions": ("id",),
         "delivery_metrics": ("destinationId", "sourceId", "granularity", "windowStart"),
     },
+    endpoints={
+        "destinations": r"^/destinations$",
+        "destination_subscriptions": r"/subscriptions$",
+        "delivery_metrics": r"/delivery-metrics$",
+    },
 )
 LAUNCHDARKLY = TapCase(
     tap="tap-launchdarkly-events",
@@ -85,6 +91,7 @@ LAUNCHDARKLY = TapCase(
         "page_size": 10,
     },
     keys={"flag_events": ("id",)},
+    endpoints={"flag_events": r"^/api/v2/engineering-insights/flag-events$"},
 )
 PM2 = TapCase(
     tap="tap-pm2-events",
@@ -105,6 +112,12 @@ PM2 = TapCase(
         "events": ("event_id",),
         "event_histograms": ("bucket_id", "app_name", "event_name", "interval", "bucket_start"),
     },
+    endpoints={
+        "buckets": r"^/api/bucket$",
+        "event_keys": r"/data/eventsKeysByApp$",
+        "events": r"/data/events$",
+        "event_histograms": r"/data/events/stats$",
+    },
 )
 APIVIDEO = TapCase(
     tap="tap-apivideo-analytics",
@@ -124,6 +137,12 @@ APIVIDEO = TapCase(
         "live_stream_plays": ("date", "dimension", "value", "live_stream_id"),
         "metric_buckets": ("date", "metric", "breakdown", "dimension_value"),
         "metric_timeseries": ("date", "metric"),
+    },
+    endpoints={
+        "video_plays": r"^/analytics/videos/plays$",
+        "live_stream_plays": r"^/analytics/live-streams/plays$",
+        "metric_buckets": r"^/data/buckets/",
+        "metric_timeseries": r"^/data/timeseries/",
     },
 )
 CASES = [SEGMENT, LAUNCHDARKLY, PM2, APIVIDEO]
