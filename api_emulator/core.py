@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 ADMIN_PREFIX = "/_emulator/"
-FAULT_KINDS = ("status", "rate_limit", "slow", "reset", "truncate")
+FAULT_KINDS = ("status", "rate_limit", "slow", "reset", "truncate", "empty_page")
 
 
 @dataclass
@@ -309,6 +309,14 @@ class VendorApp:
         """Every credential the app accepts or has issued (tests scan output for them)."""
         return set()
 
+    def emptied(self, body: Any, request: Request) -> Any:
+        """The empty_page fault: an empty page whose cursor leads back to where ``request`` was.
+
+        Only cursor-paged vendors can say "nothing here, go on" without losing a page; the
+        others answer unchanged.
+        """
+        return body
+
 
 class EmulatorServer:
     """One vendor app served over HTTP/1.1 on a loopback port (0: any free port)."""
@@ -384,6 +392,8 @@ class EmulatorServer:
         if budget.limited:
             return self.app.rate_limited(budget, None)
         response = self.app.dispatch(request)
+        if fault is not None and fault.kind == "empty_page" and response.status == 200:
+            response.body = self.app.emptied(response.body, request)
         if response.status < 400 or self.app.rate_headers_on_errors:
             response.headers.update(self.app.rate_limit_headers(budget))
         return response

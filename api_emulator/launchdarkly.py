@@ -34,6 +34,8 @@ ENUMS = {
     "hasExperiments": ("true", "false"),
 }
 DEFAULT_LIMIT, MAX_LIMIT = 20, 100
+# A cursor prefixed with this names the same position (the empty_page fault's next link).
+ALIAS = "~"
 
 
 class LaunchDarklyError(Exception):
@@ -107,6 +109,18 @@ class LaunchDarklyApp(VendorApp):
             "X-Ratelimit-Global-Remaining": str(budget.remaining),
             "X-Ratelimit-Reset": str(int(reset * 1000)),
         }
+
+    def emptied(self, body: Any, request: Request) -> Any:
+        """``items`` emptied; the next link's ``after`` an alias of this page's own position."""
+        if isinstance(body, dict) and "items" in body:
+            body["items"] = []
+            query = {k: v for k, v in _flat(request.query).items() if k not in ("after", "before")}
+            query["after"] = ALIAS + (request.arg("after") or "")
+            body["_links"]["next"] = {
+                "href": f"{PATH}?{urlencode(query)}",
+                "type": "application/json",
+            }
+        return body
 
     def secrets(self) -> set[str]:
         """The credentials accepted or issued."""
@@ -216,7 +230,9 @@ class LaunchDarklyApp(VendorApp):
     def _start(self, ordered: list[FlagEvent], request: Request) -> int:
         """Index of the first item of the page asked for by ``after`` / ``before``."""
         after, before = request.arg("after"), request.arg("before")
-        cursor = after or before
+        if after is not None and not after.lstrip(ALIAS):
+            return 0  # an alias of the list's start (after an empty page)
+        cursor = after.lstrip(ALIAS) if after else before
         if cursor is None:
             return 0
         ids = [event.public["id"] for event in ordered]

@@ -104,6 +104,19 @@ class SegmentApp(VendorApp):
             "X-RateLimit-Reset": formatdate(reset, usegmt=True),
         }
 
+    def emptied(self, body: Any, request: Request) -> Any:
+        """``data.<list>`` emptied; ``next`` a fresh cursor to the same offset."""
+        data = body.get("data") if isinstance(body, dict) else None
+        if isinstance(data, dict) and isinstance(data.get("pagination"), dict):
+            for name, value in data.items():
+                if isinstance(value, list):
+                    data[name] = []
+            cursor = request.arg("pagination.cursor", "pagination[cursor]")
+            position = base64.b64decode(cursor).decode() if cursor else "0"
+            # int() ignores the padding: a new cursor string for the same offset
+            data["pagination"]["next"] = base64.b64encode(f" {position}".encode()).decode()
+        return body
+
     def secrets(self) -> set[str]:
         """The credentials accepted or issued."""
         return set(self.tokens)

@@ -48,13 +48,22 @@ class PagesTotalPaginator(BaseAPIPaginator[int]):
         super().__init__(1)
 
     def get_next(self, response: requests.Response) -> int | None:
-        """The next page number, or None on the last (or an empty) page."""
-        pagination = json_payload(response).get("pagination") or {}
-        try:
-            pages = int(pagination["pagesTotal"])
-        except (KeyError, TypeError, ValueError):
-            return None
-        return self.current_value + 1 if self.current_value < pages else None
+        """The next page number, or None on the last page."""
+        pages = _pages_total(response)
+        return self.current_value + 1 if pages and self.current_value < pages else None
+
+    def continue_if_empty(self, response: requests.Response) -> bool:
+        """An empty page before ``pagesTotal`` is not the end."""
+        pages = _pages_total(response)
+        return bool(pages) and self.current_value < pages
+
+
+def _pages_total(response: requests.Response) -> int | None:
+    pagination = json_payload(response).get("pagination") or {}
+    try:
+        return int(pagination["pagesTotal"])
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 @dataclass

@@ -33,6 +33,10 @@ class UniqueCursorPaginator(JSONPathPaginator):
         """The next page's cursor in ``response``; None (or empty) on the last page."""
         return next(extract_jsonpath(self._jsonpath, json_payload(response)), None)
 
+    def continue_if_empty(self, response: requests.Response) -> bool:
+        """A page with no records is not the end while the API still gives a cursor."""
+        return bool(self.extract_cursor(response))
+
     def get_next(self, response: requests.Response) -> str | None:
         """The next cursor, or None on the last page (absent, null and empty alike)."""
         cursor = self.extract_cursor(response)

@@ -42,10 +42,6 @@ class NextLinkCursorPaginator(UniqueCursorPaginator):
             return None
         return parse_qs(urlparse(href).query).get("after", [None])[0]
 
-    def continue_if_empty(self, response: requests.Response) -> bool:
-        """A page with nothing for us (or nothing at all) is not the end while a link goes on."""
-        return bool(self.extract_cursor(response))
-
 
 class LaunchDarklyStream(VendorStream[Any]):
     """A LaunchDarkly REST endpoint in beta: raw token, ``LD-API-Version: beta`` exactly once."""

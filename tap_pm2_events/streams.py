@@ -222,6 +222,10 @@ class EventPaginator(OffsetPaginator):
         """A full page may have a successor; a short (or empty) one is the last."""
         return len(json_payload(response)) >= self.page_size
 
+    def continue_if_empty(self, response: requests.Response) -> bool:
+        """A full page whose events all fall outside the window is not the end."""
+        return self.has_more(response)
+
     def get_next(self, response: requests.Response) -> int | None:
         """The next offset, or ResultWindowFullError when it would ask past 10,000."""
         offset = super().get_next(response)

@@ -42,6 +42,10 @@ class TapCase:
     settings: Callable[[EmulatorServer], dict[str, Any]]
     keys: dict[str, tuple[str, ...]]
     endpoints: dict[str, str]  # stream -> regex of the path(s) only it requests
+    fault_path: str  # a path prefix requested many times in a sync (faults go there)
+    cursor_paged: bool = False  # lists paged by cursor: an empty page can say "go on"
+    empty_page_after: int = 2  # requests to fault_path before one that is a page of a list
+    issues_tokens: bool = False  # access tokens that expire (the app's token_max_uses)
 
     @property
     def schema(self) -> str:
@@ -74,6 +78,9 @@ SEGMENT = TapCase(
         "destination_subscriptions": r"/subscriptions$",
         "delivery_metrics": r"/delivery-metrics$",
     },
+    fault_path="/destinations",
+    cursor_paged=True,
+    empty_page_after=0,  # the first page of the destination list (two pages follow)
 )
 LAUNCHDARKLY = TapCase(
     tap="tap-launchdarkly-events",
@@ -92,6 +99,8 @@ LAUNCHDARKLY = TapCase(
     },
     keys={"flag_events": ("id",)},
     endpoints={"flag_events": r"^/api/v2/engineering-insights/flag-events$"},
+    fault_path="/api/v2/engineering-insights/flag-events",
+    cursor_paged=True,
 )
 PM2 = TapCase(
     tap="tap-pm2-events",
@@ -118,6 +127,8 @@ PM2 = TapCase(
         "events": r"/data/events$",
         "event_histograms": r"/data/events/stats$",
     },
+    fault_path="/api/bucket/",
+    issues_tokens=True,
 )
 APIVIDEO = TapCase(
     tap="tap-apivideo-analytics",
@@ -144,5 +155,7 @@ APIVIDEO = TapCase(
         "metric_buckets": r"^/data/buckets/",
         "metric_timeseries": r"^/data/timeseries/",
     },
+    fault_path="/analytics/",
+    issues_tokens=True,
 )
 CASES = [SEGMENT, LAUNCHDARKLY, PM2, APIVIDEO]
