@@ -162,8 +162,15 @@ class VendorTap(Tap):
                 self._config[name] = spec["default"]
         validator = Draft7Validator(schema)
         errors = [self._describe(error) for error in validator.iter_errors(dict(self.config))]
-        if not errors:
-            errors = self.check_settings(self.config)
+        # Every problem at once: the checks JSON Schema cannot express run on the settings
+        # that passed it (a value of the wrong type would only add noise).
+        invalid = {error.split(":")[0].split(".")[0] for error in errors}
+        valid = {name: value for name, value in self.config.items() if name not in invalid}
+        errors += [
+            error
+            for error in self.check_settings(valid)
+            if error.split(":")[0].split(".")[0] not in invalid
+        ]
         if errors and raise_errors:
             raise ConfigValidationError("Config validation failed", errors=errors, schema=schema)
         return errors
