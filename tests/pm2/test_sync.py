@@ -202,3 +202,23 @@ def test_histograms_count_per_bucket_and_rerun_only_from_the_partial_one(emulato
         parse_utc(newest),  # the partial bucket of the last run, now complete
         next_hour,  # the new partial one
     }
+
+
+def test_a_crash_costs_at_most_one_window(emulator, config):
+    bucket = emulator.app.dataset.buckets[0]
+    config = config | {"bucket_ids": [bucket.id], "event_names": ["job:done"], "page_size": 5}
+    full = set(event_keys(run_tap(TapPm2Events, config).records("events")))
+    emulator.log.clear()
+    path = f"/api/bucket/{bucket.id}/data/events"
+    # after=4: the keys listing and three pages of events pass, then the data node fails
+    emulator.faults.arm("status", path=path, status=500, after=4, times=10)
+    crashed = run_tap(TapPm2Events, config | {"max_retries": 1})
+    assert crashed.error is not None
+    emulator.faults.clear()
+
+    resumed = run_tap(TapPm2Events, config | {"lookback_minutes": 0}, state=crashed.state)
+    assert resumed.error is None
+    first, second = (set(event_keys(r.records("events"))) for r in (crashed, resumed))
+    assert first | second == full
+    assert len(first & second) <= 1  # only the bookmark's own event: no window read twice
+    assert first  # the crash came after at least one completed window
