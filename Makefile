@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 PLUGINS := .meltano/.plugins-installed
 export MELTANO_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: setup plugins demo test lint bench clean
+.PHONY: setup plugins demo test lint docs bench clean
 
 setup: $(INSTALLED)
 
@@ -23,6 +23,10 @@ $(PLUGINS): $(INSTALLED) meltano.yml
 	$(BIN)/meltano install
 	mkdir -p .meltano output
 	touch $@
+
+# README and meltano.yml settings from each tap's --about (tests check they agree).
+docs: $(INSTALLED)
+	$(BIN)/python scripts/settings_docs.py
 
 demo: $(PLUGINS)
 	$(BIN)/python scripts/demo.py
