@@ -56,8 +56,7 @@ class DailyStream(ApiVideoStream):
         self._context = context
         for window in self.windows(self._plan(state)):
             self._window, self._seen = window, set()
-            yield from super().get_records(context)
-            self.finalize_state_progress_markers(state)
+            yield from self.read_window(context, window, super().get_records(context))
 
     def windows(self, plan: WindowPlan) -> tuple[Window, ...]:
         """The windows to request: one per day (a stream may merge them)."""

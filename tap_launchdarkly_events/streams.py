@@ -57,9 +57,8 @@ class FlagEventsStream(LaunchDarklyStream):
         state = self.get_context_state(context)
         for window in self._windows(self._start(state)):
             self._window = window
-            yield from super().get_records(context)
-            # The window is complete: promote the newest event time to the bookmark, emit STATE.
-            self.finalize_state_progress_markers(state)
+            # After the window: the newest event time becomes the bookmark, STATE goes out.
+            yield from self.read_window(context, window, super().get_records(context))
 
     def get_url_params(self, context: Context | None, next_page_token: Any) -> dict[str, Any]:
         """The full parameter set on every page; only the cursor comes from the API."""

@@ -145,8 +145,7 @@ class EventsStream(BucketDataStream):
         state = self.get_context_state(context)
         end = self.pm2.run_end
         for window in plan_windows(WINDOWS, self._start(state, end), end).windows:
-            yield from self._read_window(context, window)
-            self.finalize_state_progress_markers(state)
+            yield from self.read_window(context, window, self._read_window(context, window))
 
     def get_new_paginator(self) -> OffsetPaginator:
         """Offsets until a short page; never past the result window."""
