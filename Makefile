@@ -13,7 +13,7 @@ setup: $(INSTALLED)
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,dagster]'
 	touch $@
 
 # Meltano builds one venv per plugin (taps from this checkout, loaders from PyPI).
