@@ -130,8 +130,9 @@ class DeliveryMetricsStream(SegmentStream):
                 to_utc_iso(plan.windows[0].start),
             )
         self._windows = plan.windows
-        if plan.windows:
-            yield from super().get_records(context)
+        if plan.windows:  # one log line for the partition's whole range
+            span = Window(plan.windows[0].start, plan.windows[-1].end)
+            yield from self.read_window(context, span, super().get_records(context))
 
     def get_new_paginator(self) -> WindowPaginator:
         """Walk the windows planned for the current destination."""

@@ -26,7 +26,7 @@ from typing import IO
 import pytest
 
 from api_emulator import EmulatorServer
-from tests.harness import BIN, run_tap
+from tests.harness import BIN, record_output, run_tap
 from tests.meltano import PLUGINS, ROOT, meltano_env, warehouse_counts
 from tests.reliability.cases import CASES, TapCase
 
@@ -119,12 +119,14 @@ def test_meltano_run_killed_at_a_random_request_resumes_exactly(case, trial, tmp
         wait_until_held(emulator, killed)
         kill_tap(case.tap, killed.pid)
         killed.communicate(timeout=DEADLINE_SECONDS)
+        record_output((tmp_path / "killed-run.log").read_text())  # for the secret scan
         assert killed.returncode != 0, "a killed tap must fail the run"
         emulator.faults.clear()
 
         rerun = subprocess.run(
             command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False
         )
+        record_output(rerun.stdout, rerun.stderr)
         assert rerun.returncode == 0, rerun.stderr[-3000:]
         counts = warehouse_keys(case, tmp_path / "warehouse.duckdb")
         assert counts == {table: (len(keys), len(keys)) for table, keys in expected.items()}, (
