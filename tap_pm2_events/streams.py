@@ -173,9 +173,9 @@ class EventsStream(BucketDataStream):
         assert self._window is not None
         first, end = self._window.start, self._window.end
         for event in json_payload(response):
-            record = _event_record(event)
-            if record is not None and first <= parse_utc(record["at"]) < end:
-                yield record
+            moment = _event_time(event)
+            if moment is not None and first <= moment < end:
+                yield _event_record(event, moment)
 
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
         """Stamp the bucket and compute the primary key."""
@@ -327,14 +327,22 @@ def _count(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _event_record(event: dict[str, Any]) -> dict[str, Any] | None:
+def _raw_time(event: dict[str, Any]) -> Any:
+    """``at`` (epoch ms, or an ISO string), else ``created_at`` / ``timestamp`` (pm2.md §4.1)."""
+    return next((event[k] for k in ("at", "created_at", "timestamp") if event.get(k)), None)
+
+
+def _event_time(event: dict[str, Any]) -> datetime | None:
+    raw = _raw_time(event)
+    return None if raw is None else _moment(raw)
+
+
+def _event_record(event: dict[str, Any], moment: datetime) -> dict[str, Any]:
     """The event with a UTC ``at``, its raw epoch ms, and app and server names (pm2.md §4.1)."""
-    raw = next((event[k] for k in ("at", "created_at", "timestamp") if event.get(k)), None)
-    if raw is None:
-        return None
+    raw = _raw_time(event)
     process = event.get("process") or {}
     record = dict(event)
-    record["at"] = to_utc_iso(_moment(raw))
+    record["at"] = to_utc_iso(moment)
     record["at_epoch_ms"] = raw if isinstance(raw, int) else None
     record["event_name"] = event.get("name")
     record["app_name"] = event.get("app_name") or process.get("name")
