@@ -164,13 +164,9 @@ class VendorTap(Tap):
         errors = [self._describe(error) for error in validator.iter_errors(dict(self.config))]
         # Every problem at once: the checks JSON Schema cannot express run on the settings
         # that passed it (a value of the wrong type would only add noise).
-        invalid = {error.split(":")[0].split(".")[0] for error in errors}
+        invalid = {_setting_of(error) for error in errors}
         valid = {name: value for name, value in self.config.items() if name not in invalid}
-        errors += [
-            error
-            for error in self.check_settings(valid)
-            if error.split(":")[0].split(".")[0] not in invalid
-        ]
+        errors += [e for e in self.check_settings(valid) if _setting_of(e) not in invalid]
         if errors and raise_errors:
             raise ConfigValidationError("Config validation failed", errors=errors, schema=schema)
         return errors
@@ -204,6 +200,11 @@ class VendorTap(Tap):
             expected = error.schema.get("type", "a valid value")
             return f"{setting}: invalid value (not shown: it is secret); expected {expected}"
         return f"{setting or 'config'}: {error.message}"
+
+
+def _setting_of(error: str) -> str:
+    """The top-level setting an error line names (``bucket_ids.0: ...`` -> ``bucket_ids``)."""
+    return error.split(":")[0].split(".")[0]
 
 
 def _is_http_url(value: str) -> bool:
