@@ -140,3 +140,10 @@ def test_a_resume_starts_the_look_back_before_the_bookmark_but_not_before_start_
         datetime(2026, 11, 20, 9, 45, tzinfo=UTC)
     )
     assert resume_from(None, lookback=lookback, start_date=None, default=default) == default
+
+
+def test_a_canonical_value_is_kept_and_any_other_spelling_is_normalised():
+    canonical = "2026-11-20T10:37:12.345000+00:00"
+    assert to_utc_iso(canonical) == canonical
+    assert to_utc_iso("2026-11-20T11:37:12.345+01:00") == canonical
+    assert to_utc_iso("2026-11-20T10:37:12.345000Z") == canonical
