@@ -28,6 +28,11 @@ $(PLUGINS): $(INSTALLED) meltano.yml
 docs: $(INSTALLED)
 	$(BIN)/python scripts/settings_docs.py
 
+# Requests vs minimum, throughput vs a bare loop, memory, rate-limit steering -> BENCHMARKS.md.
+# `make bench ARGS=--quick` for a smaller run that only prints.
+bench: $(INSTALLED)
+	$(BIN)/python scripts/bench.py $(ARGS)
+
 demo: $(PLUGINS)
 	$(BIN)/python scripts/demo.py
 

@@ -209,6 +209,7 @@ class LoggedRequest:
     wall: float  # time.time() when it arrived
     fault: str | None = None
     host: str = "api"
+    body: Any = None  # only what the app lets through (see VendorApp.logged_body)
 
 
 class RequestLog:
@@ -308,6 +309,10 @@ class VendorApp:
     def secrets(self) -> set[str]:
         """Every credential the app accepts or has issued (tests scan output for them)."""
         return set()
+
+    def logged_body(self, request: Request) -> Any:
+        """The part of a request body the log may keep: none by default (bodies carry secrets)."""
+        return None
 
     def emptied(self, body: Any, request: Request) -> Any:
         """The empty_page fault: an empty page whose cursor leads back to where ``request`` was.
@@ -515,6 +520,7 @@ class _Handler(BaseHTTPRequestHandler):
             wall,
             fault.kind if fault else None,
             request.host,
+            self.server.emulator.app.logged_body(request),
         )
         self.server.emulator.log.add(entry)
 

@@ -98,6 +98,10 @@ class Pm2App(VendorApp):
         wait = retry_after or budget.retry_after_seconds
         return Response(429, {"msg": "too many requests"}, {"Retry-After": str(wait)})
 
+    def logged_body(self, request: Request) -> Any:
+        """The JSON query of a data route (never the token route's body: it holds the token)."""
+        return request.json() if "/data/" in request.path else None
+
     def secrets(self) -> set[str]:
         """The credentials accepted or issued."""
         return set(self.refresh_tokens) | set(self.issued)
