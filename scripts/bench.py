@@ -450,9 +450,10 @@ def report(measured: list[Measured], steering: list[Steering], seconds: float, q
         "",
         "## Rate-limit steering",
         "",
-        "A sync needing several rate windows under the emulator's budget. Utilisation: requests"
-        " after the first window's burst, per allowed request in the time taken (goal >= 90%);"
-        " 429s goal 0 where the vendor sends remaining/reset headers.",
+        "A sync needing several rate windows under the emulator's budget. Utilisation: the"
+        " time the quickest possible client would take (`limit` calls at the start of each"
+        " window it needs) / the time the tap took (goal >= 90%); 429s goal 0 where the vendor"
+        " sends remaining/reset headers.",
         "",
         "| tap | limit | window s | requests | 429s | utilisation |",
         "|---|---:|---:|---:|---:|---:|",
