@@ -377,8 +377,9 @@ def steer(
     log = [e for e in run.log if e.status is not None]
     span = max(e.finished for e in log) - min(e.started for e in log)
     accepted = len([e for e in log if e.status != 429])
-    # An ideal client spends the first window's budget at once, then `limit` per window.
-    utilisation = (accepted - limit) / (limit * span / window) if accepted > limit else 0.0
+    # The quickest any client could be: `limit` calls at the start of each window it needs.
+    ideal = (math.ceil(accepted / limit) - 1) * window
+    utilisation = min(1.0, ideal / span) if span > 0 else 1.0
     return Steering(scenario.tap, limit, window, len(log), len(log) - accepted, utilisation)
 
 
