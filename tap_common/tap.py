@@ -100,6 +100,18 @@ def incremental_settings(*, lookback_why: str, lookback_max: int = 1440) -> list
     ]
 
 
+def window_setting(*, maximum: int, default: int, sized_by: str) -> th.Property:
+    """``window_max_events``: the cap of a count-sized time window (see CountSizedWindows)."""
+    return th.Property(
+        "window_max_events",
+        th.IntegerType(minimum=10, maximum=maximum),
+        default=default,
+        title="Window max events",
+        description=f"Most events one time window holds ({sized_by}). State advances after "
+        "each window, so a crash makes the next run re-read at most this many.",
+    )
+
+
 class VendorTap(Tap):
     """Base of the four taps: validates settings before any request, names the bad one."""
 

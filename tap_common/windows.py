@@ -135,3 +135,50 @@ def resume_from(
         start = parse_utc(bookmark) - lookback
         return max(start, floor) if floor else start
     return floor or default
+
+
+@dataclass
+class CountSizedWindows:
+    """Windows cut to hold at most ``limit`` records, for APIs that take any instant as a bound.
+
+    The first window runs to the end of the range, so a range holding up to ``limit`` records
+    costs the fewest requests possible. A window found to hold more (the API's own total, or a
+    result that overflowed) is cut down before anything of it is emitted, and every next window
+    is sized from the density the last one showed, aiming a little under ``limit`` (FILL) so that
+    ordinary ups and downs do not overflow. State advances after each window, so ``limit`` also
+    bounds what a crash makes the next run re-read.
+    """
+
+    FILL = 0.9
+
+    limit: int
+    smallest: timedelta = timedelta(milliseconds=1)
+    _span: timedelta | None = None
+
+    def next(self, start: datetime, end: datetime) -> Window | None:
+        """The window from ``start`` (None once ``start`` reaches ``end``)."""
+        if start >= end:
+            return None
+        return Window(start, end if self._span is None else min(end, start + self._span))
+
+    def overfull(self, window: Window, count: int) -> bool:
+        """Whether a window holding ``count`` records should be cut before it is read."""
+        return count > self.limit and self.can_cut(window)
+
+    def can_cut(self, window: Window) -> bool:
+        """Whether the window is longer than the smallest one."""
+        return window.end - window.start > self.smallest
+
+    def held(self, window: Window, count: int) -> None:
+        """A window was read whole with ``count`` records: size the next one from it."""
+        self._span = None if count == 0 else self._scaled(window, count)
+
+    def cut(self, window: Window, count: int | None = None) -> None:
+        """Make the next window hold about ``FILL * limit`` of ``count`` (half when unknown)."""
+        length = window.end - window.start
+        span = length / 2 if count is None else self._scaled(window, count)
+        self._span = max(self.smallest, span if span < length else length / 2)
+
+    def _scaled(self, window: Window, count: int) -> timedelta:
+        span = (window.end - window.start) * (self.FILL * self.limit / count)
+        return max(self.smallest, span)

@@ -7,9 +7,9 @@ from typing import Any
 
 from singer_sdk import typing as th
 
-from tap_common.tap import VendorTap, common_settings, incremental_settings
+from tap_common.tap import VendorTap, common_settings, incremental_settings, window_setting
 from tap_launchdarkly_events.client import LAUNCHDARKLY_RATE_LIMITS, LaunchDarklyStream
-from tap_launchdarkly_events.streams import FlagEventsStream
+from tap_launchdarkly_events.streams import DEFAULT_WINDOW_EVENTS, FlagEventsStream
 
 
 class TapLaunchDarklyEvents(VendorTap):
@@ -85,6 +85,11 @@ class TapLaunchDarklyEvents(VendorTap):
         *incremental_settings(
             lookback_why="so impact values computed after the last run land (LaunchDarkly "
             "needs 10 minutes)"
+        ),
+        window_setting(
+            maximum=1_000_000,
+            default=DEFAULT_WINDOW_EVENTS,
+            sized_by="cut by LaunchDarkly's totalCount before it is read",
         ),
         *common_settings(page_size_max=100, page_size_default=100),
     ).to_dict()

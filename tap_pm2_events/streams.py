@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections import deque
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,22 +15,20 @@ from singer_sdk.pagination import OffsetPaginator
 
 from tap_common.payload import json_payload
 from tap_common.timeutil import from_epoch_ms, parse_utc, to_utc_iso
-from tap_common.windows import Window, WindowRules, plan_windows, resume_from
+from tap_common.windows import CountSizedWindows, Window, resume_from
 from tap_pm2_events import schemas
 from tap_pm2_events.client import BucketDataStream, Pm2Stream
 
-# Events are read a day at a time from the exact start up to the run's pinned end; state
-# advances after each day, so a crash costs at most one day of re-reading.
-WINDOWS = WindowRules("day", open_end=True, aligned=False)
 DEFAULT_HISTORY = timedelta(days=7)
 # The backend is Elasticsearch (pm2.md §0 ONPREM): offset + limit past its default result window
-# (10,000) is refused. A window holding more events is split in two and read again.
+# (10,000) is refused. So a time window may hold at most that many events; one holding more is
+# cut and read again.
 RESULT_WINDOW = 10_000
 SMALLEST_WINDOW = timedelta(seconds=1)
 
 
 class ResultWindowFullError(Exception):
-    """The next page would ask past the API's result window: the time window must be split."""
+    """The next page would ask past the result window (or ``window_max_events``): cut it."""
 
 
 class BucketsStream(Pm2Stream):
@@ -112,6 +109,10 @@ class EventsStream(BucketDataStream):
     The run reads up to an end pinned at its start, so new events cannot shift the offsets
     of a window being paged. Each run re-reads ``lookback_minutes`` before the bookmark, where
     late events land; the primary key upserts what was read before (at-least-once).
+
+    Windows are sized by count: the first runs from the start to the pinned end, and one that
+    overflows the result window is cut (sized from the density of what it returned) and read
+    again; later windows are sized from the density seen. State advances after each window.
     """
 
     name = "events"
@@ -127,6 +128,7 @@ class EventsStream(BucketDataStream):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._window: Window | None = None
+        self._seen: tuple[int, int, int] | None = None  # events, earliest, latest `at` (ms)
         self._partitions_read: set[tuple[str, ...]] = set()
 
     @property
@@ -142,14 +144,24 @@ class EventsStream(BucketDataStream):
         if partition in self._partitions_read:
             return  # the same event name of another app: read once across apps
         self._partitions_read.add(partition)
-        state = self.get_context_state(context)
         end = self.pm2.run_end
-        for window in plan_windows(WINDOWS, self._start(state, end), end).windows:
-            yield from self.read_window(context, window, self._read_window(context, window))
+        start = self._start(self.get_context_state(context), end)
+        windows = CountSizedWindows(self.config["window_max_events"], smallest=SMALLEST_WINDOW)
+        while window := windows.next(start, end):
+            try:
+                batch = self._read_whole(context, window)
+            except ResultWindowFullError:
+                if not windows.can_cut(window):
+                    raise
+                windows.cut(window, self._estimated_count(window))
+                continue
+            yield from self.read_window(context, window, batch)
+            windows.held(window, len(batch))
+            start = window.end
 
     def get_new_paginator(self) -> OffsetPaginator:
         """Offsets until a short page; never past the result window."""
-        return EventPaginator(self.config["page_size"])
+        return EventPaginator(self.config["page_size"], self.config["window_max_events"])
 
     def prepare_request_payload(
         self, context: Context | None, next_page_token: int | None
@@ -175,6 +187,7 @@ class EventsStream(BucketDataStream):
         for event in json_payload(response):
             moment = _event_time(event)
             if moment is not None and first <= moment < end:
+                self._saw(moment)
                 yield _event_record(event, moment)
 
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
@@ -184,23 +197,26 @@ class EventsStream(BucketDataStream):
         row["event_id"] = _event_id(row)
         return super().post_process(row, context)
 
-    def _read_window(self, context: Context, window: Window) -> Iterator[dict[str, Any]]:
-        """A window's events; halves it while it holds more than the result window allows.
+    def _read_whole(self, context: Context, window: Window) -> list[dict[str, Any]]:
+        """A window's events, buffered (at most the result window) so a cut emits nothing twice."""
+        self._window, self._seen = window, None
+        return list(super().get_records(context))
 
-        A window is buffered until its last page (at most 10,000 events), so a split never
-        emits an event twice.
+    def _saw(self, moment: datetime) -> None:
+        at = int(moment.timestamp() * 1000)
+        count, low, high = self._seen or (0, at, at)
+        self._seen = (count + 1, min(low, at), max(high, at))
+
+    def _estimated_count(self, window: Window) -> int:
+        """Events in a window that overflowed, from the span of those it returned.
+
+        If the API returns events in time order (newest first is the guess, pm2.md §4.1), that
+        span is dense and the estimate right; in any other order it is wide, and the estimate
+        (never under twice what was read) halves the window.
         """
-        pending = deque([window])
-        while pending:
-            self._window = pending.popleft()
-            try:
-                batch = list(super().get_records(context))
-            except ResultWindowFullError:
-                if self._window.end - self._window.start <= SMALLEST_WINDOW:
-                    raise
-                pending.extendleft(reversed(_halves(self._window)))
-                continue
-            yield from batch
+        count, low, high = self._seen or (1, 0, 0)
+        length_ms = (window.end - window.start).total_seconds() * 1000
+        return max(2 * count, math.ceil(count * length_ms / max(1, high - low)))
 
     def _start(self, state: dict[str, Any], end: datetime) -> datetime:
         return resume_from(
@@ -212,10 +228,11 @@ class EventsStream(BucketDataStream):
 
 
 class EventPaginator(OffsetPaginator):
-    """``offset`` paging that ends on a short page and refuses to pass the result window."""
+    """``offset`` paging that ends on a short page and never pages past ``ceiling`` events."""
 
-    def __init__(self, page_size: int) -> None:
+    def __init__(self, page_size: int, ceiling: int) -> None:
         super().__init__(start_value=0, page_size=page_size)
+        self.ceiling = ceiling  # at most the result window
 
     def has_more(self, response: requests.Response) -> bool:
         """A full page may have a successor; a short (or empty) one is the last."""
@@ -226,9 +243,9 @@ class EventPaginator(OffsetPaginator):
         return self.has_more(response)
 
     def get_next(self, response: requests.Response) -> int | None:
-        """The next offset, or ResultWindowFullError when it would ask past 10,000."""
+        """The next offset, or ResultWindowFullError when it would ask past the ceiling."""
         offset = super().get_next(response)
-        if offset is not None and offset + self.page_size > RESULT_WINDOW:
+        if offset is not None and offset + self.page_size > self.ceiling:
             raise ResultWindowFullError
         return offset
 
@@ -377,8 +394,3 @@ def _moment(value: Any) -> datetime:
 
 def _iso_ms(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def _halves(window: Window) -> tuple[Window, Window]:
-    middle = window.start + (window.end - window.start) / 2
-    return Window(window.start, middle), Window(middle, window.end)

@@ -8,9 +8,10 @@ from typing import ClassVar
 
 from singer_sdk import typing as th
 
-from tap_common.tap import VendorTap, common_settings
+from tap_common.tap import VendorTap, common_settings, window_setting
 from tap_pm2_events.client import PM2_RATE_LIMITS, Pm2Stream, Pm2TokenAuth
 from tap_pm2_events.streams import (
+    RESULT_WINDOW,
     BucketsStream,
     EventHistogramsStream,
     EventKeysStream,
@@ -106,7 +107,12 @@ class TapPm2Events(VendorTap):
             description="Days of histogram the first run reads (later runs: since the "
             "bookmark, up to this many).",
         ),
-        *common_settings(page_size_max=1000, page_size_default=100),
+        window_setting(
+            maximum=RESULT_WINDOW,
+            default=RESULT_WINDOW,
+            sized_by="at most the API's result window; a window found fuller is cut and read again",
+        ),
+        *common_settings(page_size_max=RESULT_WINDOW, page_size_default=100),
     ).to_dict()
 
     def __init__(self, *args: object, **kwargs: object) -> None:

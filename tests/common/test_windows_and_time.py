@@ -7,7 +7,15 @@ import pytest
 
 from tap_common.redaction import Redactor
 from tap_common.timeutil import ServerClock, parse_utc, to_utc_iso
-from tap_common.windows import WindowRules, ceil_to, floor_to, plan_windows, resume_from
+from tap_common.windows import (
+    CountSizedWindows,
+    Window,
+    WindowRules,
+    ceil_to,
+    floor_to,
+    plan_windows,
+    resume_from,
+)
 
 UTC = timezone.utc
 NOW = datetime(2026, 11, 20, 10, 37, 12, tzinfo=UTC)
@@ -147,3 +155,32 @@ def test_a_canonical_value_is_kept_and_any_other_spelling_is_normalised():
     assert to_utc_iso(canonical) == canonical
     assert to_utc_iso("2026-11-20T11:37:12.345+01:00") == canonical
     assert to_utc_iso("2026-11-20T10:37:12.345000Z") == canonical
+
+
+def test_count_sized_windows_start_whole_and_are_cut_then_sized_by_density():
+    windows = CountSizedWindows(limit=1000)
+    end = NOW + timedelta(days=10)
+    first = windows.next(NOW, end)
+    assert first == Window(NOW, end)  # nothing known yet: the whole range
+    assert windows.overfull(first, 5000)
+    assert not windows.overfull(first, 1000)
+    windows.cut(first, 5000)  # 500 a day: 90% of the cap is 1.8 days
+    second = windows.next(NOW, end)
+    assert second == Window(NOW, NOW + timedelta(days=1.8))
+    windows.held(second, 450)  # sparser than thought: the next window grows to hold ~900
+    assert windows.next(second.end, end) == Window(second.end, second.end + timedelta(days=3.6))
+    windows.held(second, 0)  # nothing at all: the rest in one window
+    assert windows.next(second.end, end) == Window(second.end, end)
+    assert windows.next(end, end) is None
+
+
+def test_a_count_sized_window_cut_blind_is_halved_and_never_below_the_smallest():
+    windows = CountSizedWindows(limit=10, smallest=timedelta(seconds=1))
+    window = Window(NOW, NOW + timedelta(seconds=3))
+    windows.cut(window)  # count unknown
+    assert windows.next(NOW, NOW + timedelta(days=1)).end == NOW + timedelta(seconds=1.5)
+    windows.cut(window, 10**9)  # far too many: stops at the smallest window
+    tiny = windows.next(NOW, NOW + timedelta(days=1))
+    assert tiny.end - tiny.start == timedelta(seconds=1)
+    assert not windows.can_cut(tiny)
+    assert not windows.overfull(tiny, 10**9)  # read whole rather than looping

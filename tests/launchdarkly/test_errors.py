@@ -15,8 +15,8 @@ STREAM = "flag_events"
 
 
 def one_environment(config: dict) -> dict:
-    """Faults are about one listing, not volume."""
-    return config | {"environment_keys": ["staging"]}
+    """Faults are about one listing, not volume: one window of several pages."""
+    return config | {"environment_keys": ["staging"], "page_size": 5}
 
 
 def ids(result) -> list[tuple]:

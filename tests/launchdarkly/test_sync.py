@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from datetime import datetime, timedelta
 
 import pytest
@@ -32,13 +34,51 @@ def millis(moment: datetime) -> int:
 @pytest.mark.parametrize("newest_first", [True, False])
 def test_every_event_once_across_pages_and_windows_in_either_order(emulator, config, newest_first):
     emulator.app.newest_first = newest_first
-    result = run_tap(TapLaunchDarklyEvents, config | {"page_size": 4})
+    result = run_tap(TapLaunchDarklyEvents, config | {"page_size": 4, "window_max_events": 20})
     assert result.error is None
     assert duplicates([(i,) for i in ids(result)]) == []
     assert set(ids(result)) == expected_ids(emulator, START, NOW)
     pages = [e for e in emulator.log.entries() if e.path == PATH]
     assert any("after" in e.query for e in pages)  # the sync really paged
-    assert len({e.query["from"][0] for e in pages}) == 6  # six days: six windows
+    assert len({e.query["from"][0] for e in pages}) >= 6  # ~60 events an environment
+
+
+def window_sizes(emulator, environment: str) -> dict[tuple[int, int], int]:
+    """(from, to) of each window asked for -> events the API holds in it for ``environment``."""
+    sizes = {}
+    for entry in emulator.log.entries():
+        if entry.query["environmentKey"] == [environment]:
+            first, last = int(entry.query["from"][0]), int(entry.query["to"][0])
+            held = emulator.app.dataset.between(first, last)
+            sizes[(first, last)] = sum(
+                1 for e in held if e.public.get("environmentKey") in (environment, None)
+            )
+    return sizes
+
+
+def test_a_range_that_fits_one_window_costs_the_fewest_requests(emulator, config):
+    result = run_tap(TapLaunchDarklyEvents, config)
+    per_environment = Counter(r.get("environmentKey") or ENVIRONMENTS[0] for r in
+                              result.records(STREAM))  # fmt: skip
+    fewest = sum(math.ceil(n / config["page_size"]) for n in per_environment.values())
+    assert len(emulator.log.entries()) == fewest
+    assert all(len(window_sizes(emulator, env)) == 1 for env in ENVIRONMENTS)
+
+
+def test_windows_are_cut_by_count_before_anything_is_emitted(emulator, config):
+    config = config | {"environment_keys": ["production"], "window_max_events": 12}
+    result = run_tap(TapLaunchDarklyEvents, config | {"page_size": 5})
+    assert result.error is None
+    assert duplicates([(i,) for i in ids(result)]) == []
+    sizes = window_sizes(emulator, "production")
+    probes = {w for w, n in sizes.items() if n > 12}  # cut after their first page
+    assert probes  # the first window, up to now, holds ~70 events
+    for window in probes:
+        pages = [e for e in emulator.log.entries() if e.query["from"][0] == str(window[0])]
+        assert any("after" not in e.query for e in pages)
+    read_whole = [n for w, n in sizes.items() if w not in probes]
+    assert sum(read_whole) == len(ids(result))  # every event from windows of at most 12
+    assert len(probes) <= len(read_whole)  # density carries over: cuts stay rare
 
 
 def test_every_page_sends_the_full_parameter_set_and_only_takes_the_cursor(emulator, config):
@@ -80,10 +120,11 @@ def test_state_keeps_one_bookmark_per_environment_at_its_newest_event(emulator, 
 
 
 def test_state_advances_after_every_window(emulator, config):
-    result = run_tap(TapLaunchDarklyEvents, config | {"environment_keys": ["production"]})
+    config = config | {"environment_keys": ["production"], "window_max_events": 10}
+    result = run_tap(TapLaunchDarklyEvents, config)
     marks = [bookmarks(s).get("production") for s in result.states() if STREAM in s["bookmarks"]]
     progress = sorted({m for m in marks if m})
-    assert len(progress) >= 6  # one promotion per day with events, not one at the end
+    assert len(progress) >= 6  # one promotion per window of <= 10 events, not one at the end
     assert "not resumable" not in result.logs  # the SDK's warning would be wrong here
 
 
@@ -130,7 +171,12 @@ def test_an_impact_still_waiting_lands_on_the_next_run(emulator, config):
 
 
 def test_a_crash_costs_at_most_one_window(emulator, config):
-    config = config | {"environment_keys": ["production"], "max_retries": 1}
+    config = config | {
+        "environment_keys": ["production"],
+        "max_retries": 1,
+        "window_max_events": 20,
+        "page_size": 5,
+    }
     full = set(ids(run_tap(TapLaunchDarklyEvents, config)))
     emulator.log.clear()
     emulator.faults.arm("status", path=PATH, status=500, after=3, times=10)
@@ -143,7 +189,8 @@ def test_a_crash_costs_at_most_one_window(emulator, config):
     assert set(ids(crashed)) | set(ids(resumed)) == full
     reread = set(ids(crashed)) & set(ids(resumed))
     windows_read = {e.query["from"][0] for e in emulator.log.entries() if e.status == 200}
-    assert len(reread) <= 1  # only the bookmark's own event: the failed window was not emitted
+    # Only the failed window's pages read before the fault (and the bookmark's own event).
+    assert len(reread) <= config["window_max_events"] + 1
     assert len(windows_read) >= 2
 
 

@@ -32,6 +32,31 @@ def test_every_event_once_across_pages_windows_and_apps(emulator, config, newest
     assert any(e.status == 200 for e in data_requests(emulator))
 
 
+def test_a_range_that_fits_one_window_costs_one_request_per_event_name(emulator, config):
+    result = run_tap(TapPm2Events, config | {"page_size": 10_000})
+    assert result.error is None
+    partitions = {(r["bucket_id"], r["event_name"]) for r in result.records("event_keys")}
+    assert len(data_requests(emulator)) == len(partitions)
+
+
+@pytest.mark.parametrize("newest_first", [True, False])
+def test_windows_are_cut_by_count_and_each_holds_at_most_window_max_events(
+    emulator, config, newest_first
+):
+    emulator.app.newest_first = newest_first
+    config = config | {"event_names": ["user:login"], "page_size": 4, "window_max_events": 10}
+    result = run_tap(TapPm2Events, config)
+    assert result.error is None
+    records = result.records("events")
+    assert duplicates([(k,) for k in event_keys(records)]) == []
+    assert set(event_keys(records)) == expected_events(emulator, START, NOW, names={"user:login"})
+    pages_per_window = Counter(
+        (e.path, e.body["start"], e.body["end"]) for e in data_requests(emulator)
+    )
+    assert max(pages_per_window.values()) <= 3  # offsets 0, 4, 8: never past 10 events
+    assert len(pages_per_window) > 2  # ~23 events a bucket: the range was cut
+
+
 def test_records_carry_utc_time_names_and_the_payload_object(emulator, config):
     result = run_tap(TapPm2Events, config)
     for record in result.records("events"):
@@ -206,11 +231,16 @@ def test_histograms_count_per_bucket_and_rerun_only_from_the_partial_one(emulato
 
 def test_a_crash_costs_at_most_one_window(emulator, config):
     bucket = emulator.app.dataset.buckets[0]
-    config = config | {"bucket_ids": [bucket.id], "event_names": ["job:done"], "page_size": 5}
+    config = config | {
+        "bucket_ids": [bucket.id],
+        "event_names": ["user:login"],  # 23 events
+        "page_size": 5,
+        "window_max_events": 10,
+    }
     full = set(event_keys(run_tap(TapPm2Events, config).records("events")))
     emulator.log.clear()
     path = f"/api/bucket/{bucket.id}/data/events"
-    # after=4: the keys listing and three pages of events pass, then the data node fails
+    # after=4: the first window (cut after two pages) and the next one pass, then a fault
     emulator.faults.arm("status", path=path, status=500, after=4, times=10)
     crashed = run_tap(TapPm2Events, config | {"max_retries": 1})
     assert crashed.error is not None

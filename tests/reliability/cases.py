@@ -96,6 +96,7 @@ LAUNCHDARKLY = TapCase(
         "environment_keys": ENVIRONMENTS,
         "start_date": LD_START.isoformat(),
         "page_size": 10,
+        "window_max_events": 30,  # several windows: kills land between checkpoints
     },
     keys={"flag_events": ("id",)},
     endpoints={"flag_events": r"^/api/v2/engineering-insights/flag-events$"},
@@ -114,6 +115,7 @@ PM2 = TapCase(
         "start_date": PM2_START.isoformat(),
         "histogram_days": 1,
         "page_size": 10,
+        "window_max_events": 30,  # several windows: kills land between checkpoints
     },
     keys={
         "buckets": ("id",),
