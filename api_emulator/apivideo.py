@@ -39,7 +39,7 @@ import re
 import secrets
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
@@ -214,6 +214,12 @@ class _Window:
     unique: bool
     view_seconds: int
     view_duration: str | None
+
+    @property
+    def key(self) -> Hashable:
+        """What the window's figures depend on (``view_duration`` only names them)."""
+        filters = tuple(sorted((name, tuple(values)) for name, values in self.filters.items()))
+        return (self.start, self.end, filters, self.unique, self.view_seconds)
 
 
 class ApiVideoApp(VendorApp):
@@ -411,15 +417,33 @@ class ApiVideoApp(VendorApp):
         media_id = self._plays_filter(request, kind)
         page, size = _paging(request)
         start, stop = _midnight(first), min(_midnight(end), self.clock.now())
+        daily = (end - first).days > 2
+        # stop follows the clock when the range takes in today, and so does the key.
+        key = ("plays", kind.media_type, dimension, start, stop, media_id, daily)
+        items = self.dataset.memo(
+            key, lambda: self._plays_rows(kind, dimension, start, stop, media_id, daily=daily)
+        )
+        return _paged(request, items, page, size)
+
+    def _plays_rows(
+        self,
+        kind: PlaysKind,
+        dimension: str,
+        start: datetime,
+        stop: datetime,
+        media_id: str,
+        *,
+        daily: bool,
+    ) -> list[dict[str, Any]]:
+        """Every row of a plays query, in the order pages show them."""
         counts = self.dataset.plays(kind.media_type, dimension, start, stop, media_id)
         if dimension == "emittedAt":
-            if (end - first).days > 2:
+            if daily:
                 counts = _daily(counts)
             rows = sorted(counts.items())
         else:
             rows = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-        items = [{"value": value, "plays": plays} for value, plays in rows]
-        return _paged(request, items, page, size)
+        return [{"value": value, "plays": plays} for value, plays in rows]
 
     def _plays_days(self, request: Request) -> tuple[date, date]:
         today = self.clock.now().date()
@@ -500,6 +524,21 @@ class ApiVideoApp(VendorApp):
         sort_by = _choice(request, "sortBy", ("metricValue", "dimensionValue"), "metricValue")
         descending = _choice(request, "sortOrder", ("asc", "desc"), "desc") == "desc"
         page, size = _paging(request)
+        rows = self.dataset.memo(
+            ("buckets", metric, breakdown, window.key, sort_by, descending),
+            lambda: self._bucket_rows(metric, breakdown, window, sort_by, descending=descending),
+        )
+        context = {
+            "metric": _context_metric(metric, window),
+            "breakdown": breakdown,
+            "timeframe": _timeframe(window),
+        }
+        return Response(200, {"context": context} | _paged(request, rows, page, size))
+
+    def _bucket_rows(
+        self, metric: str, breakdown: str, window: _Window, sort_by: str, *, descending: bool
+    ) -> list[dict[str, Any]]:
+        """Every row of a buckets query, in the order pages show them."""
         groups: dict[str, list[Session]] = defaultdict(list)
         key = BREAKDOWNS[breakdown]
         for session in self._matching(window):
@@ -509,13 +548,7 @@ class ApiVideoApp(VendorApp):
             for value, members in groups.items()
             if (measured := _measure(metric, members, window))
         ]
-        rows = _sorted(rows, sort_by, "dimensionValue", descending=descending)
-        context = {
-            "metric": _context_metric(metric, window),
-            "breakdown": breakdown,
-            "timeframe": _timeframe(window),
-        }
-        return Response(200, {"context": context} | _paged(request, rows, page, size))
+        return _sorted(rows, sort_by, "dimensionValue", descending=descending)
 
     def timeseries(self, request: Request) -> Response:
         """``GET /data/timeseries/{metric}``: one value per time bucket."""
@@ -539,6 +572,21 @@ class ApiVideoApp(VendorApp):
         default_order = "asc" if sort_by == "emittedAt" else "desc"
         descending = _choice(request, "sortOrder", ("asc", "desc"), default_order) == "desc"
         page, size = _paging(request)
+        rows = self.dataset.memo(
+            ("timeseries", metric, interval, window.key, sort_by, descending),
+            lambda: self._series_rows(metric, interval, window, sort_by, descending=descending),
+        )
+        context = {
+            "metric": _context_metric(metric, window),
+            "interval": interval,
+            "timeframe": _timeframe(window),
+        }
+        return Response(200, {"context": context} | _paged(request, rows, page, size))
+
+    def _series_rows(
+        self, metric: str, interval: str, window: _Window, sort_by: str, *, descending: bool
+    ) -> list[dict[str, Any]]:
+        """Every row of a timeseries query, in the order pages show them."""
         groups: dict[datetime, list[Session]] = defaultdict(list)
         for session in self._matching(window):
             groups[_floor(session.at, interval)].append(session)
@@ -547,13 +595,7 @@ class ApiVideoApp(VendorApp):
             for bucket, members in groups.items()
             if (measured := _measure(metric, members, window))
         ]
-        rows = _sorted(rows, sort_by, "emittedAt", descending=descending)
-        context = {
-            "metric": _context_metric(metric, window),
-            "interval": interval,
-            "timeframe": _timeframe(window),
-        }
-        return Response(200, {"context": context} | _paged(request, rows, page, size))
+        return _sorted(rows, sort_by, "emittedAt", descending=descending)
 
     def _interval(self, request: Request, window: _Window) -> str:
         span = window.end - window.start
@@ -602,6 +644,8 @@ class ApiVideoApp(VendorApp):
 
     def _matching(self, window: _Window) -> list[Session]:
         sessions = self.dataset.between(window.start, window.end)
+        if not window.filters:
+            return sessions
         return [s for s in sessions if _passes(s, window.filters)]
 
 

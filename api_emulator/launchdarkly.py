@@ -12,12 +12,13 @@ Conventions the vendor does not document, chosen here and kept consistent (launc
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 from api_emulator.core import BudgetStatus, Request, Response, VendorApp
-from api_emulator.data.launchdarkly import FlagEvent, LaunchDarklyDataset
+from api_emulator.data.launchdarkly import FlagEvent, LaunchDarklyDataset, position, span
 
 __all__ = ["DEFAULT_TOKEN", "NO_ACCESS_TOKEN", "LaunchDarklyApp", "LaunchDarklyDataset"]
 
@@ -34,6 +35,8 @@ ENUMS = {
     "hasExperiments": ("true", "false"),
 }
 DEFAULT_LIMIT, MAX_LIMIT = 20, 100
+# Filters the environment indexes cannot answer by themselves: rarer, answered by filtering.
+FILTERS = ("query", "applicationKey", "impactSize", "hasExperiments")
 # A cursor prefixed with this names the same position (the empty_page fault's next link).
 ALIAS = "~"
 
@@ -171,10 +174,9 @@ class LaunchDarklyApp(VendorApp):
 
     def _collection(self, request: Request) -> dict[str, Any]:
         args = self._validated(request)
-        matching = [e for e in self.dataset.between(args["from"], args["to"]) if _matches(e, args)]
-        ordered = matching[::-1] if self.newest_first else matching
-        start = self._start(ordered, request)
-        page = ordered[start : start + args["limit"]]
+        listing = self._listing(args)
+        start = self._start(listing, request, args["limit"])
+        page = listing.page(start, args["limit"])
         now = self.clock.now()
         expand = args.get("expand") == "experiments"
         links = {
@@ -183,15 +185,26 @@ class LaunchDarklyApp(VendorApp):
                 "type": "application/json",
             }
         }
-        if start + args["limit"] < len(ordered):
+        if start + args["limit"] < len(listing):
             query = {k: v for k, v in _flat(request.query).items() if k not in ("after", "before")}
             query["after"] = page[-1].public["id"]
             links["next"] = {"href": f"{PATH}?{urlencode(query)}", "type": "application/json"}
         return {
-            "totalCount": len(matching),
+            "totalCount": len(listing),
             "items": [event.render(now, expand_experiments=expand) for event in page],
             "_links": links,
         }
+
+    def _listing(self, args: dict[str, Any]) -> _Listing:
+        """The matches of ``args``: a slice of an environment index, filtered if need be."""
+        # Indexed both ways: a sync of several environments reads the global events only once.
+        with_global = args["global"] != "exclude"
+        events = self.dataset.in_environment(args["environmentKey"], with_global=with_global)
+        low, high = span(events, args["from"], args["to"])
+        if any(args[name] for name in FILTERS):
+            matching = [e for e in events[low:high] if _matches(e, args)]
+            return _Listing(self.dataset, matching, 0, len(matching), self.newest_first)
+        return _Listing(self.dataset, events, low, high, self.newest_first)
 
     def _validated(self, request: Request) -> dict[str, Any]:
         missing = [name for name in ("projectKey", "environmentKey") if not request.arg(name)]
@@ -222,12 +235,13 @@ class LaunchDarklyApp(VendorApp):
                 404, {"code": "not_found", "message": "Invalid resource identifier"}
             )
         args["to"] = min(args["to"], now_ms)  # the future has no events yet
+        args["now_ms"] = now_ms
         args["environmentKey"] = request.arg("environmentKey")
         args["query"] = request.arg("query")
         args["applicationKey"] = request.arg("applicationKey")
         return args
 
-    def _start(self, ordered: list[FlagEvent], request: Request) -> int:
+    def _start(self, listing: _Listing, request: Request, limit: int) -> int:
         """Index of the first item of the page asked for by ``after`` / ``before``."""
         after, before = request.arg("after"), request.arg("before")
         if after is not None and not after.lstrip(ALIAS):
@@ -235,27 +249,56 @@ class LaunchDarklyApp(VendorApp):
         cursor = after.lstrip(ALIAS) if after else before
         if cursor is None:
             return 0
-        ids = [event.public["id"] for event in ordered]
-        if cursor not in ids:
+        index = listing.index(cursor)
+        if index is None:
             raise _validation(("after" if after else "before", "unknown pagination identifier"))
-        index = ids.index(cursor)
-        return index + 1 if after else max(0, index - _integer(request, "limit", DEFAULT_LIMIT, []))
+        return index + 1 if after else max(0, index - limit)
+
+
+@dataclass(frozen=True)
+class _Listing:
+    """The matching events ``events[low:high]`` (ascending), listed newest or oldest first.
+
+    Positions are in listing order; a page is a slice, and a cursor is found by bisection,
+    so neither costs more on the last page of a month than on the first page of a day.
+    """
+
+    dataset: LaunchDarklyDataset
+    events: list[FlagEvent]
+    low: int
+    high: int
+    newest_first: bool
+
+    def __len__(self) -> int:
+        return self.high - self.low
+
+    def index(self, event_id: str) -> int | None:
+        """The listing position of the event with this id; None when it is not listed."""
+        event = self.dataset.find(event_id)
+        at = None if event is None else position(self.events, event, self.low, self.high)
+        if at is None:
+            return None
+        return self.high - 1 - at if self.newest_first else at - self.low
+
+    def page(self, start: int, limit: int) -> list[FlagEvent]:
+        """Up to ``limit`` events from listing position ``start`` on."""
+        if self.newest_first:
+            stop = max(self.low, self.high - start)
+            return self.events[max(self.low, stop - limit) : stop][::-1]
+        first = self.low + start
+        return self.events[first : min(self.high, first + limit)]
 
 
 def _matches(event: FlagEvent, args: dict[str, Any]) -> bool:
-    public = event.public
-    if event.is_global:
-        if args["global"] == "exclude":
-            return False
-    elif public["environmentKey"] != args["environmentKey"]:
-        return False
-    if args["query"] and args["query"] not in public["flagKey"]:  # substring: UNVERIFIED
+    """Whether ``event`` passes the ``FILTERS`` (its environment index took care of the rest)."""
+    if args["query"] and args["query"] not in event.public["flagKey"]:  # substring: UNVERIFIED
         return False
     if args["applicationKey"]:
         wanted = set(args["applicationKey"].split(","))
         if wanted.isdisjoint(event.applications):
             return False
-    if args["impactSize"] and event.settled_impact["size"] != args["impactSize"]:
+    # On `impact.size` as shown (launchdarkly.md §9): none for a global or waiting event.
+    if args["impactSize"] and event.impact(args["now_ms"])["size"] != args["impactSize"]:
         return False
     wants_experiments = args["hasExperiments"]
     return wants_experiments is None or (event.experiments is not None) == (

@@ -17,8 +17,8 @@ document (pm2.md marks them UNVERIFIED), chosen here and kept consistent:
 
 from __future__ import annotations
 
+import bisect
 import itertools
-from collections import Counter
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import parse_qs
@@ -26,7 +26,7 @@ from urllib.parse import parse_qs
 import pendulum
 
 from api_emulator.core import BudgetStatus, Request, Response, VendorApp
-from api_emulator.data.pm2 import Bucket, Pm2Dataset, StoredEvent
+from api_emulator.data.pm2 import Bucket, Pm2Dataset, Query
 
 __all__ = ["DEFAULT_CLIENT_ID", "DEFAULT_REFRESH_TOKEN", "Pm2App", "Pm2Dataset"]
 
@@ -211,10 +211,9 @@ class Pm2App(VendorApp):
             now = _millis(self.clock.now())
             first = _moment(body, "start", 0)
             last = min(_moment(body, "end", now), now)
-            matching = [e for e in bucket.visible(now, first, last) if _matches(e, name, body)]
-            if self.newest_first:
-                matching.reverse()
-            return [event.document for event in matching[offset : offset + limit]]
+            window = bucket.window(_query(name, body), now, first, last)
+            page = window.page(offset, limit, newest_first=self.newest_first)
+            return [event.document for event in page]
 
         return self._answer(request, page)
 
@@ -233,13 +232,16 @@ class Pm2App(VendorApp):
                 raise _invalid(f"interval must be one of {', '.join(INTERVALS)}")
             now = pendulum.instance(self.clock.now())
             first = now.subtract(days=days).start_of(interval)
-            counts = Counter(
-                _millis(pendulum.from_timestamp(e.at / 1000).start_of(interval))
-                for e in bucket.visible(_millis(now), _millis(first), _millis(now))
-                if _matches(e, name, body)
-            )
-            starts = pendulum.interval(first, now.start_of(interval)).range(f"{interval}s")
-            return [[_millis(start), counts.get(_millis(start), 0)] for start in starts]
+            window = bucket.window(_query(name, body), _millis(now), _millis(first), _millis(now))
+            times = window.times()
+            starts = [
+                _millis(start)
+                for start in pendulum.interval(first, now.start_of(interval)).range(f"{interval}s")
+            ]
+            # Every time lies in [first, now]: in the last bucket starting at or before it.
+            edges = [bisect.bisect_left(times, start) for start in starts[1:]]
+            counts = [b - a for a, b in zip([0, *edges], [*edges, len(times)], strict=True)]
+            return [[start, count] for start, count in zip(starts, counts, strict=True)]
 
         return self._answer(request, points)
 
@@ -248,8 +250,7 @@ class Pm2App(VendorApp):
 
         def keys() -> list[dict[str, Any]]:
             bucket = self._bucket(request)
-            now = _millis(self.clock.now())
-            counts = Counter((e.app, e.document["name"]) for e in bucket.visible(now, 0, now))
+            counts = bucket.counts(_millis(self.clock.now()))
             return [
                 {
                     "app_name": app,
@@ -269,8 +270,7 @@ class Pm2App(VendorApp):
 
         def delete() -> dict[str, Any]:
             bucket = self._bucket(request)
-            bucket.events.clear()
-            bucket._times.clear()
+            bucket.clear()
             return {}
 
         return self._answer(request, delete)
@@ -324,13 +324,9 @@ def _moment(body: dict[str, Any], name: str, default: int) -> int:
     return _millis(moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc))
 
 
-def _matches(event: StoredEvent, name: str, body: dict[str, Any]) -> bool:
-    process = event.document["process"]
-    return (
-        event.document["name"] == name
-        and body.get("app_name") in (None, process["name"])
-        and body.get("server_name") in (None, process["server"])
-    )
+def _query(name: str, body: dict[str, Any]) -> Query:
+    """The event name and the optional app and server filters of a data route's body."""
+    return name, body.get("app_name"), body.get("server_name")
 
 
 def _millis(moment: datetime) -> int:

@@ -71,11 +71,17 @@ class Scenario:
     streams: dict[str, str]  # stream -> regex of its paths
     items: Callable[[Any], list]  # a data response body -> its records
     bare_auth: Callable[[EmulatorServer], dict[str, str]]
-    minimum: Callable[[list[dict]], dict[str, int]]  # the tap's records -> fewest requests
+    tally: Callable[[str, dict], Any]  # (stream, record) -> what the minimum counts it under
+    minimum: Callable[[Counter], dict[str, int]]  # tally of the records -> fewest requests
+    largest: int = 1_000_000  # the largest scale the emulator can serve within the run time
 
 
-def records_of(messages: list[dict], stream: str) -> list[dict]:
-    return [m["record"] for m in messages if m["type"] == "RECORD" and m["stream"] == stream]
+def count_of(tally: Counter, stream: str) -> int:
+    return sum(n for (name, _), n in tally.items() if name == stream)
+
+
+def keys_of(tally: Counter, stream: str) -> Counter:
+    return Counter({key: n for (name, key), n in tally.items() if name == stream})
 
 
 def pages(count: int, size: int) -> int:
@@ -83,17 +89,17 @@ def pages(count: int, size: int) -> int:
     return max(1, math.ceil(count / size))
 
 
-def segment_minimum(messages: list[dict]) -> dict[str, int]:
-    destinations = records_of(messages, "destinations")
+def segment_minimum(tally: Counter) -> dict[str, int]:
+    destinations = count_of(tally, "destinations")
     return {
-        "destinations": pages(len(destinations), 1000),
-        "destination_subscriptions": len(destinations),  # one listing per destination
-        "delivery_metrics": len(records_of(messages, "delivery_metrics")),  # one per window
+        "destinations": pages(destinations, 1000),
+        "destination_subscriptions": destinations,  # one listing per destination
+        "delivery_metrics": count_of(tally, "delivery_metrics"),  # one per window
     }
 
 
-def launchdarkly_minimum(messages: list[dict]) -> dict[str, int]:
-    per_environment = Counter(r.get("environmentKey") for r in records_of(messages, "flag_events"))
+def launchdarkly_minimum(tally: Counter) -> dict[str, int]:
+    per_environment = keys_of(tally, "flag_events")
     environments = {key for key in per_environment if key} or {"production"}
     first = sorted(environments)[0]
     counts = {env: per_environment[env] for env in environments}
@@ -101,30 +107,46 @@ def launchdarkly_minimum(messages: list[dict]) -> dict[str, int]:
     return {"flag_events": sum(pages(n, 100) for n in counts.values())}  # any from/to range
 
 
-def pm2_minimum(messages: list[dict]) -> dict[str, int]:
-    keys = records_of(messages, "event_keys")
-    names = {(k["bucket_id"], k["event_name"]) for k in keys}
-    per_name = Counter((e["bucket_id"], e["event_name"]) for e in records_of(messages, "events"))
+def pm2_minimum(tally: Counter) -> dict[str, int]:
+    names = {(bucket, name) for (_, bucket, name) in keys_of(tally, "event_keys")}
+    per_name = keys_of(tally, "events")
     return {
         "auth": 1,
         "buckets": 1,
-        "event_keys": len(records_of(messages, "buckets")),
+        "event_keys": count_of(tally, "buckets"),
         "events": sum(pages(per_name[name], 10_000) for name in names),  # the result window
-        "event_histograms": len(keys),
+        "event_histograms": count_of(tally, "event_keys"),
     }
 
 
-def apivideo_minimum(messages: list[dict]) -> dict[str, int]:
+def apivideo_minimum(tally: Counter) -> dict[str, int]:
+    """One request per (dimension or breakdown, metric, day), even for a day without rows."""
     result = {"auth": 1}
-    for stream, key in (("video_plays", "dimension"), ("live_stream_plays", "dimension"),
-                        ("metric_buckets", "breakdown")):  # fmt: skip
-        per_day = Counter(
-            (r[key], r.get("metric"), r["date"]) for r in records_of(messages, stream)
+    days = {key[2] for (stream, key) in tally if stream != "metric_timeseries"}
+    for stream in ("video_plays", "live_stream_plays", "metric_buckets"):
+        rows = keys_of(tally, stream)
+        asked = {(dimension, metric) for dimension, metric, _ in rows}
+        result[stream] = sum(
+            pages(rows[(dimension, metric, day)], 100)
+            for dimension, metric in asked
+            for day in days
         )
-        result[stream] = sum(pages(n, 100) for n in per_day.values())
-    metrics = {r["metric"] for r in records_of(messages, "metric_timeseries")}
-    result["metric_timeseries"] = len(metrics)  # every day in one request
+    result["metric_timeseries"] = len(keys_of(tally, "metric_timeseries"))  # all days at once
     return result
+
+
+def pm2_tally(stream: str, record: dict) -> Any:
+    if stream == "event_keys":  # one histogram per (app, name); events per (bucket, name)
+        return (record["app_name"], record["bucket_id"], record["event_name"])
+    return (record["bucket_id"], record["event_name"]) if stream == "events" else None
+
+
+def apivideo_tally(stream: str, record: dict) -> Any:
+    """Plays and buckets page per (dimension or breakdown, metric, day)."""
+    if stream == "metric_timeseries":
+        return record["metric"]
+    key = record.get("dimension") or record.get("breakdown")
+    return (key, record.get("metric"), record["date"])
 
 
 SCENARIOS = [
@@ -145,7 +167,11 @@ SCENARIOS = [
             (v for v in body["data"].values() if isinstance(v, list)), [body["data"]]
         ),
         bare_auth=lambda e: {"Authorization": f"Bearer {segment.DEFAULT_TOKEN}"},
+        tally=lambda stream, record: None,
         minimum=segment_minimum,
+        # One delivery-metrics request per record: 1,000 destinations (~15k records, ~14k
+        # requests) is as far as a run of minutes goes.
+        largest=100_000,
     ),
     Scenario(
         tap="tap-launchdarkly-events",
@@ -165,6 +191,7 @@ SCENARIOS = [
         streams={"flag_events": r"flag-events$"},
         items=lambda body: body["items"],
         bare_auth=lambda e: {"Authorization": launchdarkly.DEFAULT_TOKEN, "LD-API-Version": "beta"},
+        tally=lambda stream, record: record.get("environmentKey"),
         minimum=launchdarkly_minimum,
     ),
     Scenario(
@@ -178,7 +205,7 @@ SCENARIOS = [
             "auth_url": e.urls["auth"],
             "refresh_token": pm2.DEFAULT_REFRESH_TOKEN,
             "start_date": (NOW - timedelta(days=7)).isoformat(),
-            "page_size": 1000,
+            "page_size": 10_000,  # the largest the API takes (pm2.md §4.1: the result window)
             "histogram_days": 1,
         },
         streams={
@@ -190,14 +217,13 @@ SCENARIOS = [
         },
         items=lambda body: body if isinstance(body, list) else [body],
         bare_auth=lambda e: {},
+        tally=pm2_tally,
         minimum=pm2_minimum,
     ),
     Scenario(
         tap="tap-apivideo-analytics",
         entry="tap_apivideo_analytics.tap:TapApiVideoAnalytics",
-        app=lambda scale: apivideo.ApiVideoApp(
-            apivideo.ApiVideoDataset.generate(seed=3, videos=max(4, scale // 500), anchor=NOW)
-        ),
+        app=lambda scale: apivideo.ApiVideoApp(apivideo_dataset(scale)),
         settings=lambda e: {"api_url": e.url, "api_key": apivideo.DEFAULT_API_KEY},
         streams={
             "auth": r"^/auth/",
@@ -208,9 +234,22 @@ SCENARIOS = [
         },
         items=lambda body: body.get("data") if isinstance(body.get("data"), list) else [body],
         bare_auth=lambda e: {"Authorization": basic(apivideo.DEFAULT_API_KEY)},
+        tally=apivideo_tally,
         minimum=apivideo_minimum,
     ),
 ]
+
+
+def apivideo_dataset(scale: int) -> apivideo.ApiVideoDataset:
+    """About ``scale`` records: ~29 x (140 + 2 x media played a day), see data/apivideo.py."""
+    sessions = max(20, round((scale - 4_100) / 38.7))
+    return apivideo.ApiVideoDataset.generate(
+        seed=3,
+        videos=sessions * 5 // 2,
+        live_streams=sessions * 5 // 8,
+        sessions_per_day=sessions,
+        anchor=NOW,
+    )
 
 
 def basic(key: str) -> str:
@@ -221,16 +260,14 @@ def basic(key: str) -> str:
 
 @dataclass
 class Run:
-    """One tap process: what it wrote, what it asked, how long, how much memory."""
+    """One tap process: what it wrote (tallied), what it asked, how long, how much memory."""
 
-    messages: list[dict]
+    records: int
+    tally: Counter  # (stream, the scenario's key of a record) -> records
+    state: dict  # the last STATE
     log: list[LoggedRequest]
     seconds: float
     peak_kib: int
-
-    @property
-    def records(self) -> int:
-        return sum(1 for m in self.messages if m["type"] == "RECORD")
 
 
 @contextmanager
@@ -240,6 +277,7 @@ def emulator(scenario: Scenario, scale: int) -> Iterator[EmulatorServer]:
         yield server
     finally:
         server.stop()
+        EmulatorServer.created.remove(server)  # let its dataset (up to ~1.5 GB) go
 
 
 def run_tap(
@@ -261,8 +299,23 @@ def run_tap(
     with out.open("w") as sink:
         subprocess.run(command, stdout=sink, stderr=subprocess.DEVNULL, check=True)
     seconds = time.perf_counter() - started
-    messages = [json.loads(line) for line in out.read_text().splitlines()]
-    return Run(messages, server.log.entries(), seconds, int(peak.read_text()))
+    records, tally, last = read_output(scenario, out)
+    return Run(records, tally, last, server.log.entries(), seconds, int(peak.read_text()))
+
+
+def read_output(scenario: Scenario, out: Path) -> tuple[int, Counter, dict]:
+    """Records, their tally and the last state, read line by line (a million records fit)."""
+    records, tally, state = 0, Counter(), {}
+    with out.open() as lines:
+        for line in lines:
+            message = json.loads(line)
+            if message["type"] == "RECORD":
+                records += 1
+                stream = message["stream"]
+                tally[(stream, scenario.tally(stream, message["record"]))] += 1
+            elif message["type"] == "STATE":
+                state = message["value"]
+    return records, tally, state
 
 
 def bare_loop(
@@ -308,11 +361,6 @@ def partitions(state: dict) -> int:
     return sum(len(s.get("partitions") or [None]) for s in state.get("bookmarks", {}).values())
 
 
-def last_state(messages: list[dict]) -> dict:
-    states = [m["value"] for m in messages if m["type"] == "STATE"]
-    return states[-1] if states else {}
-
-
 @dataclass
 class Measured:
     """Figures of one tap at one scale."""
@@ -334,7 +382,7 @@ def measure(scenario: Scenario, scale: int, workdir: Path) -> Measured:
     with emulator(scenario, scale) as server:
         first = run_tap(scenario, server, workdir)
         bare_count, bare_seconds = bare_loop(scenario, server, first.log)
-        state = last_state(first.messages)
+        state = first.state
         rerun = run_tap(scenario, server, workdir, state=state)
     served = [e.finished - e.started for e in first.log]
     return Measured(
@@ -342,7 +390,7 @@ def measure(scenario: Scenario, scale: int, workdir: Path) -> Measured:
         scale=scale,
         records=first.records,
         requests=per_stream(scenario, first.log),
-        minimum=scenario.minimum(first.messages),
+        minimum=scenario.minimum(first.tally),
         rerun_requests=len(rerun.log),
         rerun_partitions=partitions(state),
         tap_rate=first.records / first.seconds,
@@ -472,12 +520,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small scales; print only")
     args = parser.parse_args()
-    scales = (1_000, 5_000) if args.quick else (10_000, 100_000)
+    scales = (1_000, 5_000) if args.quick else (10_000, 1_000_000)
     started = time.perf_counter()
     measured: list[Measured] = []
     with tempfile.TemporaryDirectory() as work:
         for scenario in SCENARIOS:
-            for scale in scales:
+            for scale in sorted({min(scale, scenario.largest) for scale in scales}):
                 print(f"{scenario.tap} at {scale} ...", file=sys.stderr, flush=True)
                 measured.append(measure(scenario, scale, Path(work)))
         ld, video = SCENARIOS[1], SCENARIOS[3]

@@ -8,18 +8,38 @@ some play to the end. Each carries the viewer's country, device, OS, browser and
 Sessions run from ``days`` before the anchor to ``future_days`` after it, so a test that moves
 the emulator clock forward sees new days arrive. :meth:`ApiVideoDataset.add_late_plays` adds
 plays to a past day, as happens when api.video receives events late.
+
+Scale, as records tap-apivideo-analytics emits with its default settings (29 complete days):
+each day has one row per distinct *played* media on the id dimensions (``videoId`` or
+``liveStreamId``) and again on the ``media-id`` breakdown, plus ~140 rows for the small
+dimensions (hours, countries, devices...); so records ~= 29 * (140 + 2 * played media a day).
+More media alone do not grow it (each play is a session): ``sessions_per_day`` S does (0.75
+of them play, 0.8 of those on videos), spread over enough media that few play twice a day. With
+``videos=S * 5 // 2, live_streams=S * 5 // 8`` a media averages 0.24 plays a day, 21% of them
+play on a given day, and records ~= 4,100 + 38.7 * S: S=160 gives ~10,000, S=26,000 ~1,010,000
+(generated in ~6 s, ~170 MB of sessions).
 """
 
 from __future__ import annotations
 
 import bisect
+import itertools
 import random
 import string
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from operator import attrgetter
+from typing import Any, TypeVar
 
 UTC = timezone.utc
+T = TypeVar("T")
+MINUTES_PER_DAY = 24 * 60
+# Answers remembered per dataset (see ApiVideoDataset.memo): a paging client walks one query at
+# a time, so a few dozen cover it; the bound caps memory when keys follow a moving clock.
+MEMO_SIZE = 32
 
 
 @dataclass(frozen=True)
@@ -29,6 +49,23 @@ class Country:
     code: str
     name: str
     continent: str
+
+
+@dataclass(frozen=True)
+class Weighted:
+    """Values with cumulative weights, drawn exactly as ``random.choices(values, weights)[0]``
+    draws them (one ``random()`` call), without re-summing the weights on every draw."""
+
+    values: tuple[str, ...]
+    cumulative: tuple[int, ...]
+
+    @classmethod
+    def of(cls, values: Sequence[str], weights: Sequence[int]) -> Weighted:
+        return cls(tuple(values), tuple(itertools.accumulate(weights)))
+
+    def draw(self, rng: random.Random) -> str:
+        point = rng.random() * self.cumulative[-1]
+        return self.values[bisect.bisect(self.cumulative, point, 0, len(self.values) - 1)]
 
 
 COUNTRIES = (
@@ -55,9 +92,24 @@ DEVICE_WEIGHTS = (40, 35, 10, 8, 3, 1, 3)
 OS_WEIGHTS = (35, 15, 30, 15, 5)
 BROWSER_WEIGHTS = (55, 12, 15, 3, 15)
 REFERRER_WEIGHTS = (5, 3, 2, 4)
+COUNTRY_CODE = Weighted.of([country.code for country in COUNTRIES], COUNTRY_WEIGHTS)
+DEVICE = Weighted.of(DEVICES, DEVICE_WEIGHTS)
+OPERATING_SYSTEM = Weighted.of(OPERATING_SYSTEMS, OS_WEIGHTS)
+BROWSER = Weighted.of(BROWSERS, BROWSER_WEIGHTS)
+REFERRER = Weighted.of(REFERRERS, REFERRER_WEIGHTS)
+# The session field each plays-endpoint dimension reads (apivideo.md §3).
+PLAYS_FIELDS = {
+    "emittedAt": "at",
+    "videoId": "media_id",
+    "liveStreamId": "media_id",
+    "country": "country",
+    "deviceType": "device",
+    "operatingSystem": "operating_system",
+    "browser": "browser",
+}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Session:
     """One player load of one media, and what the viewer did with it."""
 
@@ -86,6 +138,11 @@ class ApiVideoDataset:
     sessions: list[Session] = field(default_factory=list)
     _times: list[datetime] = field(default_factory=list, repr=False)
     _rng: random.Random = field(default_factory=random.Random, repr=False)
+    _memo: OrderedDict[Hashable, Any] = field(
+        default_factory=OrderedDict, repr=False, compare=False
+    )
+    _version: int = field(default=0, repr=False, compare=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @classmethod
     def generate(
@@ -99,7 +156,11 @@ class ApiVideoDataset:
         future_days: int = 3,
         sessions_per_day: int = 120,
     ) -> ApiVideoDataset:
-        """Sessions on every day from ``days`` before ``anchor`` to ``future_days`` after it."""
+        """Sessions on every day from ``days`` before ``anchor`` to ``future_days`` after it.
+
+        Drawn in bulk and sorted once (the same sessions as adding them one by one). For scale,
+        see the module docstring.
+        """
         rng = random.Random(seed)
         anchor = (anchor or datetime.now(UTC)).astimezone(UTC)
         dataset = cls(
@@ -110,11 +171,16 @@ class ApiVideoDataset:
             _rng=rng,
         )
         first_day = _midnight(anchor) - timedelta(days=days)
+        drawn: list[Session] = []
         for offset in range(days + future_days + 1):
-            day = first_day + timedelta(days=offset)
+            minutes = _minutes_of(first_day + timedelta(days=offset))
             # Busier and quieter days, so daily series are not flat.
             for _ in range(rng.randint(sessions_per_day // 2, sessions_per_day * 3 // 2)):
-                dataset.add_session(day + timedelta(minutes=rng.randrange(24 * 60)))
+                drawn.append(dataset._draw(minutes[rng.randrange(MINUTES_PER_DAY)]))
+        # A stable sort keeps equal instants in draw order, as inserting one by one would.
+        drawn.sort(key=attrgetter("at"))
+        dataset.sessions = drawn
+        dataset._times = [session.at for session in drawn]
         return dataset
 
     @property
@@ -130,27 +196,13 @@ class ApiVideoDataset:
         self, at: datetime, media_id: str | None = None, *, played: bool | None = None
     ) -> Session:
         """A new session at ``at`` (a random media unless given); returns it."""
-        rng = self._rng
-        media_id = media_id or rng.choice(self.videos if rng.random() < 0.8 else self.live_streams)
-        played = rng.random() < 0.75 if played is None else played
-        watch = rng.randint(1, 900) if played else 0
-        session = Session(
-            at=at.astimezone(UTC).replace(second=0, microsecond=0),
-            media_id=media_id,
-            media_type=self.media_type(media_id),
-            country=rng.choices(COUNTRIES, COUNTRY_WEIGHTS)[0].code,
-            device=rng.choices(DEVICES, DEVICE_WEIGHTS)[0],
-            operating_system=rng.choices(OPERATING_SYSTEMS, OS_WEIGHTS)[0],
-            browser=rng.choices(BROWSERS, BROWSER_WEIGHTS)[0],
-            referrer=rng.choices(REFERRERS, REFERRER_WEIGHTS)[0],
-            played=played,
-            ended=played and rng.random() < 0.4,
-            watch_seconds=watch,
-            load_ms=rng.randint(80, 2500),
-        )
-        index = bisect.bisect_right(self._times, session.at)
-        self._times.insert(index, session.at)
-        self.sessions.insert(index, session)
+        session = self._draw(at.astimezone(UTC).replace(second=0, microsecond=0), media_id, played)
+        with self._lock:
+            index = bisect.bisect_right(self._times, session.at)
+            self._times.insert(index, session.at)
+            self.sessions.insert(index, session)
+            self._version += 1
+            self._memo.clear()
         return session
 
     def add_late_plays(
@@ -160,7 +212,9 @@ class ApiVideoDataset:
         start = _midnight(day)
         return [
             self.add_session(
-                start + timedelta(minutes=self._rng.randrange(24 * 60)), media_id, played=True
+                start + timedelta(minutes=self._rng.randrange(MINUTES_PER_DAY)),
+                media_id,
+                played=True,
             )
             for _ in range(count)
         ]
@@ -178,33 +232,81 @@ class ApiVideoDataset:
 
         ``emittedAt`` values are hourly bucket starts here; the route picks hourly or daily.
         """
+        read = attrgetter(PLAYS_FIELDS[dimension])
+        # Counted on the raw field first: there are far fewer distinct values than sessions,
+        # so each is labelled (a strftime, for emittedAt) once.
+        raw = Counter(
+            read(session)
+            for session in self.between(start, end)
+            if session.played
+            and session.media_type == media_type
+            and (not media_id or session.media_id == media_id)
+        )
         counts: Counter[str] = Counter()
-        for session in self.between(start, end):
-            wanted = not media_id or session.media_id == media_id
-            if session.played and session.media_type == media_type and wanted:
-                counts[plays_value(session, dimension)] += 1
+        for value, plays in raw.items():
+            counts[plays_label(dimension, value)] += plays
         return counts
 
+    def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """``compute()``, remembered under ``key`` until a session is added.
 
-def plays_value(session: Session, dimension: str, *, daily: bool = False) -> str:
-    """What a plays-endpoint ``dimension`` reads from one session (apivideo.md §3)."""
-    if dimension in ("videoId", "liveStreamId"):
-        return session.media_id
-    if dimension == "emittedAt":
-        bucket = _midnight(session.at) if daily else session.at.replace(minute=0)
-        return bucket.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        For figures derived from the sessions: a paging client asks the same query once a
+        page, and each page should not re-aggregate. Only the latest ``MEMO_SIZE`` keys stay.
+        """
+        with self._lock:
+            version = self._version
+            if key in self._memo:
+                self._memo.move_to_end(key)
+                return self._memo[key]
+        value = compute()
+        with self._lock:
+            if version == self._version:  # else a session arrived meanwhile: value is stale
+                self._memo[key] = value
+                if len(self._memo) > MEMO_SIZE:
+                    self._memo.popitem(last=False)
+        return value
+
+    def _draw(
+        self, at: datetime, media_id: str | None = None, played: bool | None = None
+    ) -> Session:
+        """A random session at ``at`` (a random media unless given), not yet added."""
+        rng = self._rng
+        media_id = media_id or rng.choice(self.videos if rng.random() < 0.8 else self.live_streams)
+        played = rng.random() < 0.75 if played is None else played
+        watch = rng.randint(1, 900) if played else 0
+        return Session(
+            at=at,
+            media_id=media_id,
+            media_type=self.media_type(media_id),
+            country=COUNTRY_CODE.draw(rng),
+            device=DEVICE.draw(rng),
+            operating_system=OPERATING_SYSTEM.draw(rng),
+            browser=BROWSER.draw(rng),
+            referrer=REFERRER.draw(rng),
+            played=played,
+            ended=played and rng.random() < 0.4,
+            watch_seconds=watch,
+            load_ms=rng.randint(80, 2500),
+        )
+
+
+def plays_label(dimension: str, value: datetime | str) -> str:
+    """How a plays-endpoint ``dimension`` shows a session's field (apivideo.md §3)."""
+    if isinstance(value, datetime):  # emittedAt: the hour's start
+        return value.replace(minute=0).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     if dimension == "country":
-        return COUNTRY_BY_CODE[session.country].name
-    if dimension == "deviceType":
-        return session.device
-    if dimension == "operatingSystem":
-        return session.operating_system
-    return session.browser
+        return COUNTRY_BY_CODE[value].name
+    return value
 
 
 def _media_id(prefix: str, rng: random.Random) -> str:
     alphabet = string.ascii_letters + string.digits
     return prefix + "".join(rng.choice(alphabet) for _ in range(22))
+
+
+def _minutes_of(day: datetime) -> list[datetime]:
+    """Every whole minute of ``day``: sessions of a minute share one datetime object."""
+    return [day + timedelta(minutes=minute) for minute in range(MINUTES_PER_DAY)]
 
 
 def _midnight(moment: datetime) -> datetime:
