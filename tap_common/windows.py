@@ -150,6 +150,7 @@ class CountSizedWindows:
     """
 
     FILL = 0.9
+    GROWTH = 4
 
     limit: int
     smallest: timedelta = timedelta(milliseconds=1)
@@ -170,8 +171,17 @@ class CountSizedWindows:
         return window.end - window.start > self.smallest
 
     def held(self, window: Window, count: int) -> None:
-        """A window was read whole with ``count`` records: size the next one from it."""
-        self._span = None if count == 0 else self._scaled(window, count)
+        """A window was read whole with ``count`` records: size the next one from it.
+
+        An empty window says nothing about density (typically: the range starts before the
+        first record), so once a cut has measured one, the next window keeps its size; it
+        grows at most GROWTH-fold from a sparse one. An overfull window costs a wasted request.
+        """
+        length = window.end - window.start
+        if count == 0:
+            self._span = None if self._span is None else length
+        else:
+            self._span = min(length * self.GROWTH, self._scaled(window, count))
 
     def cut(self, window: Window, count: int | None = None) -> None:
         """Make the next window hold about ``FILL * limit`` of ``count`` (half when unknown)."""

@@ -6,7 +6,7 @@ import hashlib
 import json
 import math
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import requests
@@ -20,6 +20,7 @@ from tap_pm2_events import schemas
 from tap_pm2_events.client import BucketDataStream, Pm2Stream
 
 DEFAULT_HISTORY = timedelta(days=7)
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 # The backend is Elasticsearch (pm2.md §0 ONPREM): offset + limit past its default result window
 # (10,000) is refused. So a time window may hold at most that many events; one holding more is
 # cut and read again.
@@ -153,7 +154,8 @@ class EventsStream(BucketDataStream):
             except ResultWindowFullError:
                 if not windows.can_cut(window):
                     raise
-                windows.cut(window, self._estimated_count(window))
+                seen = self._seen[0] if self._seen else 0
+                windows.cut(window, max(2 * seen, self._estimated_count(window)))
                 continue
             yield from self.read_window(context, window, batch)
             windows.held(window, len(batch))
@@ -181,14 +183,21 @@ class EventsStream(BucketDataStream):
         return body
 
     def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
-        """The page's events inside the current window ``[start, end)``."""
+        """The page's events inside the current window ``[start, end)``.
+
+        A full page whose times show the window holds far more than ``window_max_events`` ends
+        the window before any of it is processed: it is cut and read again.
+        """
         assert self._window is not None
-        first, end = self._window.start, self._window.end
-        for event in json_payload(response):
-            moment = _event_time(event)
-            if moment is not None and first <= moment < end:
-                self._saw(moment)
-                yield _event_record(event, moment)
+        first, end = _ceil_ms(self._window.start), _ceil_ms(self._window.end)
+        inside = [(event, raw, ms) for event, raw, ms in _timed(json_payload(response))
+                  if first <= ms < end]  # fmt: skip
+        for _, _, ms in inside:
+            self._saw(ms)
+        if len(inside) >= self.config["page_size"] and self._clearly_overfull():
+            raise ResultWindowFullError
+        for event, raw, ms in inside:
+            yield _event_record(event, raw, ms)
 
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
         """Stamp the bucket and compute the primary key."""
@@ -202,21 +211,26 @@ class EventsStream(BucketDataStream):
         self._window, self._seen = window, None
         return list(super().get_records(context))
 
-    def _saw(self, moment: datetime) -> None:
-        at = int(moment.timestamp() * 1000)
+    def _saw(self, at: int) -> None:
         count, low, high = self._seen or (0, at, at)
         self._seen = (count + 1, min(low, at), max(high, at))
 
     def _estimated_count(self, window: Window) -> int:
-        """Events in a window that overflowed, from the span of those it returned.
+        """Events in the window, from the span of those read so far.
 
         If the API returns events in time order (newest first is the guess, pm2.md §4.1), that
-        span is dense and the estimate right; in any other order it is wide, and the estimate
-        (never under twice what was read) halves the window.
+        span is dense and the estimate right; in any other order it is about the window and the
+        estimate about what was read.
         """
         count, low, high = self._seen or (1, 0, 0)
-        length_ms = (window.end - window.start).total_seconds() * 1000
-        return max(2 * count, math.ceil(count * length_ms / max(1, high - low)))
+        return _scaled_count(count, window, high - low)
+
+    def _clearly_overfull(self) -> bool:
+        """Whether time-ordered full pages show a window holding over twice its cap."""
+        assert self._window is not None
+        if self._window.end - self._window.start <= SMALLEST_WINDOW:
+            return False  # read whole, up to the result window
+        return self._estimated_count(self._window) > 2 * self.config["window_max_events"]
 
     def _start(self, state: dict[str, Any], end: datetime) -> datetime:
         return resume_from(
@@ -349,22 +363,37 @@ def _raw_time(event: dict[str, Any]) -> Any:
     return next((event[k] for k in ("at", "created_at", "timestamp") if event.get(k)), None)
 
 
-def _event_time(event: dict[str, Any]) -> datetime | None:
-    raw = _raw_time(event)
-    return None if raw is None else _moment(raw)
+def _timed(events: list[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], Any, int]]:
+    """(event, its raw time, epoch ms) of the events that carry a time."""
+    for event in events:
+        raw = _raw_time(event)
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            yield event, raw, raw
+        elif raw is not None:
+            yield event, raw, _ceil_ms(_moment(raw))
 
 
-def _event_record(event: dict[str, Any], moment: datetime) -> dict[str, Any]:
+def _event_record(event: dict[str, Any], raw: Any, at_ms: int) -> dict[str, Any]:
     """The event with a UTC ``at``, its raw epoch ms, and app and server names (pm2.md §4.1)."""
-    raw = _raw_time(event)
     process = event.get("process") or {}
     record = dict(event)
-    record["at"] = to_utc_iso(moment)
-    record["at_epoch_ms"] = raw if isinstance(raw, int) else None
+    record["at"] = to_utc_iso(_moment(raw))
+    record["at_epoch_ms"] = at_ms if raw is at_ms else None
     record["event_name"] = event.get("name")
     record["app_name"] = event.get("app_name") or process.get("name")
     record["server_name"] = event.get("server_name") or process.get("server")
     return record
+
+
+def _ceil_ms(moment: datetime) -> int:
+    """Epoch milliseconds, rounded up: an integer ``t >= _ceil_ms(m)`` exactly when t >= m."""
+    return -((EPOCH - moment) // timedelta(milliseconds=1))
+
+
+def _scaled_count(count: int, window: Window, span_ms: int) -> int:
+    """``count`` events over ``span_ms``, scaled to the whole window."""
+    length_ms = (window.end - window.start) / timedelta(milliseconds=1)
+    return math.ceil(count * length_ms / max(1, span_ms))
 
 
 def _event_id(record: dict[str, Any]) -> str:

@@ -169,8 +169,11 @@ def test_count_sized_windows_start_whole_and_are_cut_then_sized_by_density():
     assert second == Window(NOW, NOW + timedelta(days=1.8))
     windows.held(second, 450)  # sparser than thought: the next window grows to hold ~900
     assert windows.next(second.end, end) == Window(second.end, second.end + timedelta(days=3.6))
-    windows.held(second, 0)  # nothing at all: the rest in one window
-    assert windows.next(second.end, end) == Window(second.end, end)
+    windows.held(second, 1)  # nearly empty: grows fourfold, no more
+    assert windows.next(second.end, end) == Window(second.end, second.end + timedelta(days=7.2))
+    windows.held(second, 0)  # empty: no density to go by, the same size again
+    assert windows.next(second.end, end) == Window(second.end, second.end + timedelta(days=1.8))
+    assert windows.next(end - timedelta(days=1), end).end == end  # never past the end
     assert windows.next(end, end) is None
 
 

@@ -122,9 +122,10 @@ def test_a_rerun_reads_new_and_late_events_and_nothing_before_the_look_back(emul
         mark = marks.get((record["bucket_id"], record["event_name"]))
         if mark is not None:
             assert parse_utc(record["at"]) >= mark - timedelta(minutes=30)
-    assert not set(event_keys(first.records("events"))) & keys - expected_events(
-        emulator, NOW - timedelta(days=1), NOW + timedelta(hours=1)
-    )
+    read_before = set(event_keys(first.records("events")))
+    reread = [r for r in second.records("events") if event_keys([r])[0] in read_before]
+    assert reread  # at least each bookmark's own event, inside its look-back
+    assert all((r["bucket_id"], r["event_name"]) in marks for r in reread)  # bounded above
 
 
 def test_a_token_that_expires_mid_sync_is_renewed_and_the_request_replayed(emulator, config):
@@ -238,10 +239,11 @@ def test_a_crash_costs_at_most_one_window(emulator, config):
         "window_max_events": 10,
     }
     full = set(event_keys(run_tap(TapPm2Events, config).records("events")))
-    emulator.log.clear()
     path = f"/api/bucket/{bucket.id}/data/events"
-    # after=4: the first window (cut after two pages) and the next one pass, then a fault
-    emulator.faults.arm("status", path=path, status=500, after=4, times=10)
+    pages = len([e for e in emulator.log.entries() if e.path == path])
+    emulator.log.clear()
+    # The last two pages fail: several windows completed before, at least one is left.
+    emulator.faults.arm("status", path=path, status=500, after=pages - 2, times=10)
     crashed = run_tap(TapPm2Events, config | {"max_retries": 1})
     assert crashed.error is not None
     emulator.faults.clear()
