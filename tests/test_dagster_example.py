@@ -88,7 +88,7 @@ def test_each_partition_syncs_its_own_key_into_its_own_state(monkeypatch):
         "TAP_LAUNCHDARKLY_EVENTS_ENVIRONMENT_KEYS": '["production"]',
         "MELTANO_RUN_STATE_ID_SUFFIX": "production",
     }
-    bucket = "923d5a4fd12aabfe228f219e"
+    bucket = "a170b33839263059f28c105d"
     assert partition_env(defs, "tap_pm2_events", bucket) == {
         "TAP_PM2_EVENTS_BUCKET_IDS": f'["{bucket}"]',
         "MELTANO_RUN_STATE_ID_SUFFIX": bucket,

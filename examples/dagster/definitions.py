@@ -82,7 +82,7 @@ TAP_JOBS = (
         minute=25,
         partition_setting="bucket_ids",
         # The two buckets of `api-emulator serve pm2` (its default seed 7).
-        default_keys=("a4c123b1612dd272d1371c17", "923d5a4fd12aabfe228f219e"),
+        default_keys=("269e0d37f2a74de452e6b438", "a170b33839263059f28c105d"),
     ),
     # One project per API key, read a whole UTC day at a time from the tap's own bookmarks: Dagster
     # time partitions would fight that state, and there is no other key to split by.
