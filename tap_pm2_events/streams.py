@@ -154,8 +154,7 @@ class EventsStream(BucketDataStream):
             except ResultWindowFullError:
                 if not windows.can_cut(window):
                     raise
-                seen = self._seen[0] if self._seen else 0
-                windows.cut(window, max(2 * seen, self._estimated_count(window)))
+                windows.cut(window, self._overflowing_count(window))
                 continue
             yield from self.read_window(context, window, batch)
             windows.held(window, len(batch))
@@ -192,8 +191,8 @@ class EventsStream(BucketDataStream):
         first, end = _ceil_ms(self._window.start), _ceil_ms(self._window.end)
         inside = [(event, raw, ms) for event, raw, ms in _timed(json_payload(response))
                   if first <= ms < end]  # fmt: skip
-        for _, _, ms in inside:
-            self._saw(ms)
+        if inside:
+            self._saw([ms for _, _, ms in inside])
         if len(inside) >= self.config["page_size"] and self._clearly_overfull():
             raise ResultWindowFullError
         for event, raw, ms in inside:
@@ -211,9 +210,10 @@ class EventsStream(BucketDataStream):
         self._window, self._seen = window, None
         return list(super().get_records(context))
 
-    def _saw(self, at: int) -> None:
-        count, low, high = self._seen or (0, at, at)
-        self._seen = (count + 1, min(low, at), max(high, at))
+    def _saw(self, times: list[int]) -> None:
+        """Add a page's event times (ms) to the window's count and span."""
+        count, low, high = self._seen or (0, min(times), max(times))
+        self._seen = (count + len(times), min(low, *times), max(high, *times))
 
     def _estimated_count(self, window: Window) -> int:
         """Events in the window, from the span of those read so far.
@@ -222,8 +222,15 @@ class EventsStream(BucketDataStream):
         span is dense and the estimate right; in any other order it is about the window and the
         estimate about what was read.
         """
-        count, low, high = self._seen or (1, 0, 0)
+        assert self._seen is not None
+        count, low, high = self._seen
         return _scaled_count(count, window, high - low)
+
+    def _overflowing_count(self, window: Window) -> int | None:
+        """What a window that overflowed holds: at least twice what it returned (None: unknown)."""
+        if self._seen is None:
+            return None  # nothing inside the window came back: halve it
+        return max(2 * self._seen[0], self._estimated_count(window))
 
     def _clearly_overfull(self) -> bool:
         """Whether time-ordered full pages show a window holding over twice its cap."""
