@@ -21,9 +21,10 @@ Conventions the vendor does not document, chosen here and kept consistent:
   UNVERIFIED); the budget is the core's ``RateBudget`` (configure 100/min for the sandbox).
 - The analytics-disabled 403 (documented for the plays endpoints only) also guards ``/data/*``.
 - ``/data`` metric approximations (UNVERIFIED semantics): ``start`` = ``play``; ``ccv-peak`` is
-  the most plays begun in one minute, ``ccv-average`` plays per minute with plays; ``unique``
-  counts distinct viewer fingerprints for ``view`` and only renames the other metrics; sessions
-  carry no tag, so ``filterBy[tag]`` matches nothing.
+  the most plays begun in one minute, ``ccv-average`` plays per minute with plays; a ``view`` is
+  a play watched at least 5 s (api.video's default ``viewDuration``).
+- ``/data`` takes only the query parameters the tap sends: ``unique``, ``viewDuration`` and
+  ``filterBy[...]``, which api.video also takes, are refused as unexpected fields.
 - Bearer tokens live ``token_lifetime`` seconds of the emulator clock; ``token_max_uses`` (an
   emulator-only knob) makes a token answer 401 after that many accepted calls, so a test can
   expire one mid-sync. A refresh rotates both tokens; the old refresh token stops working, the
@@ -39,13 +40,13 @@ import re
 import secrets
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlencode
 
-from api_emulator.core import BudgetStatus, Request, Response, VendorApp
+from api_emulator.core import BudgetStatus, Request, Response, VendorApp, VendorError
 from api_emulator.data.apivideo import COUNTRY_BY_CODE, ApiVideoDataset, Session
 
 __all__ = [
@@ -62,7 +63,6 @@ NO_ANALYTICS_KEY = "apivideo-emulator-no-analytics"  # a project with analytics 
 SANDBOX_READS_PER_MINUTE = 100
 DOCS = "https://docs.api.video/reference/"
 DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 25, 100
-OPTIONS = ("analytics_enabled", "token_lifetime", "token_max_uses", "retention_days")
 
 
 @dataclass(frozen=True)
@@ -121,55 +121,24 @@ BREAKDOWNS: dict[str, Callable[[Session], str]] = {
     "browser": lambda s: s.browser,
     "referrer": lambda s: s.referrer,
 }
-UNIQUE_METRICS = ("ccv", "view", "ccv-peak", "ccv-average")
-VIEW_DURATIONS = {"3s": 3, "5s": 5, "10s": 10, "30s": 30}
-INTERVALS = {"minute": timedelta(minutes=1), "hour": timedelta(hours=1), "day": timedelta(days=1)}
-FILTER_KEYS = (
-    "mediaId",
-    "mediaType",
-    "continent",
-    "country",
-    "deviceType",
-    "operatingSystem",
-    "browser",
-    "tag",
-    "referrer",
-)
-CONTINENTS = ("AS", "AF", "NA", "SA", "AN", "EU", "AZ")
-MEDIA_TYPES = ("video", "live-stream")
-FILTER_FIELD = re.compile(r"^filterBy\[(\w+)\](\[\])?$")
+VIEW_SECONDS = 5  # watched this long, a play is a view (the default viewDuration, 5s)
+INTERVALS = ("minute", "hour", "day")
 PLAYS_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-SESSION_FIELD = {
-    "mediaId": "media_id",
-    "mediaType": "media_type",
-    "country": "country",
-    "deviceType": "device",
-    "operatingSystem": "operating_system",
-    "browser": "browser",
-    "referrer": "referrer",
-}
-
-
-class ApiVideoError(Exception):
-    """A refused request: status and api.video's flat problem body."""
-
-    def __init__(self, status: int, body: dict[str, Any]) -> None:
-        super().__init__(status)
-        self.status, self.body = status, body
 
 
 def _problem(
     status: int, slug: str, title: str, *, detail: str | None = None, name: str | None = None
-) -> ApiVideoError:
+) -> VendorError:
+    """api.video's flat problem body."""
     body: dict[str, Any] = {"type": DOCS + slug, "title": title, "status": status}
     if detail is not None:
         body["detail"] = detail
     if name is not None:
         body["name"] = name
-    return ApiVideoError(status, body)
+    return VendorError(status, body)
 
 
-def _invalid_query(name: str, detail: str) -> ApiVideoError:
+def _invalid_query(name: str, detail: str) -> VendorError:
     return _problem(
         400,
         "request-invalid-query-parameter",
@@ -181,7 +150,7 @@ def _invalid_query(name: str, detail: str) -> ApiVideoError:
 
 def _invalid_attribute(
     name: str, detail: str = "This value must be of type string."
-) -> ApiVideoError:
+) -> VendorError:
     return _problem(400, "invalid-attribute", "An attribute is invalid.", detail=detail, name=name)
 
 
@@ -206,20 +175,10 @@ class _Token:
 
 @dataclass(frozen=True)
 class _Window:
-    """A resolved ``/data`` window and the query it came from."""
+    """A resolved ``/data`` window, ``[start, end)``: what its figures depend on."""
 
     start: datetime
     end: datetime
-    filters: dict[str, list[str]]
-    unique: bool
-    view_seconds: int
-    view_duration: str | None
-
-    @property
-    def key(self) -> Hashable:
-        """What the window's figures depend on (``view_duration`` only names them)."""
-        filters = tuple(sorted((name, tuple(values)) for name, values in self.filters.items()))
-        return (self.start, self.end, filters, self.unique, self.view_seconds)
 
 
 class ApiVideoApp(VendorApp):
@@ -227,6 +186,12 @@ class ApiVideoApp(VendorApp):
 
     name = "apivideo"
     rate_headers_on_errors = True  # "on 200/400/403/404/429" (apivideo.md §4)
+    options: ClassVar[dict[str, Any]] = {
+        "analytics_enabled": bool,
+        "token_lifetime": int,
+        "token_max_uses": int | None,  # None: unlimited
+        "retention_days": int,
+    }
 
     def __init__(self, dataset: ApiVideoDataset, api_keys: dict[str, bool] | None = None) -> None:
         super().__init__()
@@ -241,8 +206,8 @@ class ApiVideoApp(VendorApp):
         self._refresh: dict[str, str] = {}  # live refresh token -> API key
         self.issued: list[str] = []  # every access and refresh token handed out (for tests)
         self._lock = threading.Lock()
-        self.add_route("POST", "/auth/api-key", self._caught(self.authenticate))
-        self.add_route("POST", "/auth/refresh", self._caught(self.refresh))
+        self.add_route("POST", "/auth/api-key", self.authenticate)
+        self.add_route("POST", "/auth/refresh", self.refresh)
         self.add_route("GET", "/analytics/videos/plays", self._guarded(self.video_plays))
         self.add_route("GET", "/analytics/live-streams/plays", self._guarded(self.live_plays))
         self.add_route("GET", "/data/metrics/{metric}/{aggregation}", self._guarded(self.metrics))
@@ -292,23 +257,6 @@ class ApiVideoApp(VendorApp):
     def secrets(self) -> set[str]:
         """The credentials accepted or issued."""
         return set(self.api_keys) | set(self.issued)
-
-    def admin(self, request: Request) -> Response | None:
-        """``PUT /_emulator/apivideo/options``: analytics_enabled, token_lifetime, token_max_uses,
-        retention_days (null token_max_uses: unlimited)."""
-        if (request.method, request.path) != ("PUT", "/_emulator/apivideo/options"):
-            return None
-        body = request.json() or {}
-        if "analytics_enabled" in body:
-            self.analytics_enabled = bool(body["analytics_enabled"])
-        if "token_lifetime" in body:
-            self.token_lifetime = int(body["token_lifetime"])
-        if "token_max_uses" in body:
-            uses = body["token_max_uses"]
-            self.token_max_uses = None if uses is None else int(uses)
-        if "retention_days" in body:
-            self.retention_days = int(body["retention_days"])
-        return Response(200, {name: getattr(self, name) for name in OPTIONS})
 
     # -- authentication ----------------------------------------------------------------------
 
@@ -377,15 +325,6 @@ class ApiVideoApp(VendorApp):
             return False
         return self.token_max_uses is None or token.uses < self.token_max_uses
 
-    def _caught(self, handler: Callable[[Request], Response]) -> Callable[[Request], Response]:
-        def answer(request: Request) -> Response:
-            try:
-                return handler(request)
-            except ApiVideoError as exc:
-                return Response(exc.status, exc.body)
-
-        return answer
-
     def _guarded(self, handler: Callable[[Request], Response]) -> Callable[[Request], Response]:
         """Authenticated, and only for a project whose analytics are enabled."""
 
@@ -395,7 +334,7 @@ class ApiVideoApp(VendorApp):
                 raise ANALYTICS_DISABLED
             return handler(request)
 
-        return self._caught(guarded)
+        return guarded
 
     # -- plays endpoints (apivideo.md §3) ------------------------------------------------------
 
@@ -489,13 +428,11 @@ class ApiVideoApp(VendorApp):
         if aggregation not in AGGREGATIONS[metric]:
             raise _invalid_attribute("aggregation", _one_of(AGGREGATIONS[metric]))
         ignores_window = (metric, aggregation) == ("play", "total")
-        window = self._data_window(
-            request, ("from", "to", "unique", "viewDuration"), metric, all_time=ignores_window
-        )
-        sessions = self._matching(window)
-        value = _aggregate(metric, aggregation, sessions, window, self.clock.now())
+        window = self._data_window(request, ("from", "to"), all_time=ignores_window)
+        sessions = self.dataset.between(window.start, window.end)
+        value = _aggregate(metric, aggregation, sessions, self.clock.now())
         context = {
-            "metric": _context_metric(metric, window),
+            "metric": _context_metric(metric),
             "aggregation": aggregation,
             "timeframe": _timeframe(window),
         }
@@ -510,26 +447,17 @@ class ApiVideoApp(VendorApp):
             raise _invalid_attribute("breakdown", _one_of(BREAKDOWNS))
         if metric == "play-total" and breakdown != "media-id":
             raise _invalid_attribute("breakdown", _one_of(["media-id"]))
-        allowed = (
-            "from",
-            "to",
-            "unique",
-            "viewDuration",
-            "sortBy",
-            "sortOrder",
-            "currentPage",
-            "pageSize",
-        )
-        window = self._data_window(request, allowed, metric, all_time=metric == "play-total")
+        allowed = ("from", "to", "sortBy", "sortOrder", "currentPage", "pageSize")
+        window = self._data_window(request, allowed, all_time=metric == "play-total")
         sort_by = _choice(request, "sortBy", ("metricValue", "dimensionValue"), "metricValue")
         descending = _choice(request, "sortOrder", ("asc", "desc"), "desc") == "desc"
         page, size = _paging(request)
         rows = self.dataset.memo(
-            ("buckets", metric, breakdown, window.key, sort_by, descending),
+            ("buckets", metric, breakdown, window, sort_by, descending),
             lambda: self._bucket_rows(metric, breakdown, window, sort_by, descending=descending),
         )
         context = {
-            "metric": _context_metric(metric, window),
+            "metric": _context_metric(metric),
             "breakdown": breakdown,
             "timeframe": _timeframe(window),
         }
@@ -541,12 +469,12 @@ class ApiVideoApp(VendorApp):
         """Every row of a buckets query, in the order pages show them."""
         groups: dict[str, list[Session]] = defaultdict(list)
         key = BREAKDOWNS[breakdown]
-        for session in self._matching(window):
+        for session in self.dataset.between(window.start, window.end):
             groups[key(session)].append(session)
         rows = [
             {"dimensionValue": value, "metricValue": measured}
             for value, members in groups.items()
-            if (measured := _measure(metric, members, window))
+            if (measured := _measure(metric, members))
         ]
         return _sorted(rows, sort_by, "dimensionValue", descending=descending)
 
@@ -555,29 +483,19 @@ class ApiVideoApp(VendorApp):
         metric = request.params["metric"]
         if metric not in TIMESERIES_METRICS:
             raise _invalid_attribute("metric", _one_of(TIMESERIES_METRICS))
-        allowed = (
-            "from",
-            "to",
-            "interval",
-            "unique",
-            "viewDuration",
-            "sortBy",
-            "sortOrder",
-            "currentPage",
-            "pageSize",
-        )
-        window = self._data_window(request, allowed, metric)
+        allowed = ("from", "to", "interval", "sortBy", "sortOrder", "currentPage", "pageSize")
+        window = self._data_window(request, allowed)
         interval = self._interval(request, window)
         sort_by = _choice(request, "sortBy", ("metricValue", "emittedAt"), "emittedAt")
         default_order = "asc" if sort_by == "emittedAt" else "desc"
         descending = _choice(request, "sortOrder", ("asc", "desc"), default_order) == "desc"
         page, size = _paging(request)
         rows = self.dataset.memo(
-            ("timeseries", metric, interval, window.key, sort_by, descending),
+            ("timeseries", metric, interval, window, sort_by, descending),
             lambda: self._series_rows(metric, interval, window, sort_by, descending=descending),
         )
         context = {
-            "metric": _context_metric(metric, window),
+            "metric": _context_metric(metric),
             "interval": interval,
             "timeframe": _timeframe(window),
         }
@@ -588,12 +506,12 @@ class ApiVideoApp(VendorApp):
     ) -> list[dict[str, Any]]:
         """Every row of a timeseries query, in the order pages show them."""
         groups: dict[datetime, list[Session]] = defaultdict(list)
-        for session in self._matching(window):
+        for session in self.dataset.between(window.start, window.end):
             groups[_floor(session.at, interval)].append(session)
         rows = [
             {"emittedAt": bucket.isoformat(timespec="seconds"), "metricValue": measured}
             for bucket, members in groups.items()
-            if (measured := _measure(metric, members, window))
+            if (measured := _measure(metric, members))
         ]
         return _sorted(rows, sort_by, "emittedAt", descending=descending)
 
@@ -611,12 +529,11 @@ class ApiVideoApp(VendorApp):
         return interval
 
     def _data_window(
-        self, request: Request, allowed: tuple[str, ...], metric: str, *, all_time: bool = False
+        self, request: Request, allowed: tuple[str, ...], *, all_time: bool = False
     ) -> _Window:
-        """Validate the query of a ``/data`` call and resolve its window and filters."""
-        filters = _filters(request, only_media=all_time)
+        """Validate the query of a ``/data`` call and resolve its window."""
         for field_name in request.query:
-            if field_name not in allowed and not FILTER_FIELD.match(field_name):
+            if field_name not in allowed:
                 raise _invalid_query(field_name, "This field was not expected.")
         now = self.clock.now().replace(microsecond=0)
         end = _atom(request.arg("to"), "to") or now
@@ -627,26 +544,9 @@ class ApiVideoApp(VendorApp):
             )
         if start >= end:
             raise _invalid_query("from", "This value must be before to.")
-        unique = _flag(request, "unique", metric)
-        duration = request.arg("viewDuration")
-        if duration is not None:
-            if metric != "view":
-                raise _invalid_query("viewDuration", "This field was not expected.")
-            if duration not in VIEW_DURATIONS:
-                raise _invalid_query(
-                    "viewDuration",
-                    'This view duration is invalid. Use one of "3s", "5s", "10s", "30s".',
-                )
-        seconds = VIEW_DURATIONS[duration or "5s"]
         if all_time:
             start, end = datetime.min.replace(tzinfo=UTC), now
-        return _Window(start, min(end, now), filters, unique, seconds, duration)
-
-    def _matching(self, window: _Window) -> list[Session]:
-        sessions = self.dataset.between(window.start, window.end)
-        if not window.filters:
-            return sessions
-        return [s for s in sessions if _passes(s, window.filters)]
+        return _Window(start, min(end, now))
 
 
 # -- helpers -------------------------------------------------------------------------------------
@@ -684,51 +584,6 @@ def _atom(value: str | None, name: str) -> datetime | None:
         ) from None
     moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).replace(microsecond=0)
-
-
-def _filters(request: Request, *, only_media: bool) -> dict[str, list[str]]:
-    """``filterBy[key]=v`` and ``filterBy[key][]=v`` (deepObject), validated."""
-    filters: dict[str, list[str]] = {}
-    for field_name, values in request.query.items():
-        match = FILTER_FIELD.match(field_name)
-        if match is None:
-            continue
-        key = match.group(1)
-        if key not in FILTER_KEYS or (only_media and key not in ("mediaId", "mediaType")):
-            raise _invalid_query(field_name, "This field was not expected.")
-        filters.setdefault(key, []).extend(values)
-    for key, enum in (("mediaType", MEDIA_TYPES), ("continent", CONTINENTS)):
-        for value in filters.get(key, []):
-            if value not in enum:
-                raise _invalid_query(f"filterBy[{key}]", _one_of(enum))
-    if any(len(value) > 2048 for value in filters.get("referrer", [])):
-        raise _invalid_query(
-            "filterBy[referrer]", "This value should not contain more than 2048 characters."
-        )
-    return filters
-
-
-def _passes(session: Session, filters: dict[str, list[str]]) -> bool:
-    """OR within a key, AND across keys (UNVERIFIED)."""
-    for key, wanted in filters.items():
-        if key == "tag":
-            return False
-        if key == "continent":
-            value = COUNTRY_BY_CODE[session.country].continent
-        else:
-            value = getattr(session, SESSION_FIELD[key])
-        if value not in wanted:
-            return False
-    return True
-
-
-def _flag(request: Request, name: str, metric: str) -> bool:
-    raw = request.arg(name)
-    if raw is None:
-        return False
-    if metric not in UNIQUE_METRICS or raw not in ("true", "True", "false", "False"):
-        raise _invalid_query(name, "This field was not expected.")
-    return raw.lower() == "true"
 
 
 def _choice(request: Request, name: str, allowed: tuple[str, ...], default: str) -> str:
@@ -801,7 +656,7 @@ def _sorted(
     return sorted(rows, key=lambda row: row[by], reverse=descending)
 
 
-def _measure(metric: str, sessions: list[Session], window: _Window) -> float | int:
+def _measure(metric: str, sessions: list[Session]) -> float | int:
     """One metric over a group of sessions (see the module docstring for approximations)."""
     played = [s for s in sessions if s.played]
     if metric in ("play", "start", "play-total"):
@@ -813,8 +668,7 @@ def _measure(metric: str, sessions: list[Session], window: _Window) -> float | i
     if metric == "play-rate":
         return round(len(played) / len(sessions), 4) if sessions else 0
     if metric == "view":
-        viewers = [s for s in played if s.watch_seconds >= window.view_seconds]
-        return len({_fingerprint(s) for s in viewers}) if window.unique else len(viewers)
+        return sum(1 for s in played if s.watch_seconds >= VIEW_SECONDS)
     per_minute = Counter(s.at for s in played)
     if metric == "ccv-peak":
         return max(per_minute.values(), default=0)
@@ -822,10 +676,10 @@ def _measure(metric: str, sessions: list[Session], window: _Window) -> float | i
 
 
 def _aggregate(
-    metric: str, aggregation: str, sessions: list[Session], window: _Window, now: datetime
+    metric: str, aggregation: str, sessions: list[Session], now: datetime
 ) -> float | int:
     if (metric, aggregation) == ("play", "rate"):
-        return _measure("play-rate", sessions, window)
+        return _measure("play-rate", sessions)
     if metric in ("impression-time", "watch-time"):
         values = (
             [s.load_ms for s in sessions]
@@ -837,23 +691,18 @@ def _aggregate(
         return round(sum(values) / len(values), 2) if values else 0
     if metric == "ccv":
         if aggregation == "peak":
-            return _measure("ccv-peak", sessions, window)
+            return _measure("ccv-peak", sessions)
         return sum(
             1
             for s in sessions
             if s.played and s.at <= now < s.at + timedelta(seconds=s.watch_seconds)
         )
-    return _measure(metric, sessions, window)
+    return _measure(metric, sessions)
 
 
-def _fingerprint(session: Session) -> tuple[str, ...]:
-    return (session.country, session.device, session.operating_system, session.browser)
-
-
-def _context_metric(metric: str, window: _Window) -> str:
-    """``view`` + ``viewDuration=Ns`` -> ``view-N``; ``unique`` adds a prefix (UNVERIFIED)."""
-    name = f"view-{window.view_seconds}" if metric == "view" else metric
-    return f"unique-{name}" if window.unique else name
+def _context_metric(metric: str) -> str:
+    """A view names its duration: ``view-5`` (UNVERIFIED)."""
+    return f"view-{VIEW_SECONDS}" if metric == "view" else metric
 
 
 def _timeframe(window: _Window) -> dict[str, str]:

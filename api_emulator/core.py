@@ -1,6 +1,7 @@
 """The vendor-agnostic server core: routing, clock, rate budget, faults, request log.
 
-A vendor module subclasses :class:`VendorApp` (its routes, validation and error bodies); an
+A vendor module subclasses :class:`VendorApp` (its routes, validation, error bodies and
+options); its handlers refuse a request by raising :class:`VendorError`. An
 :class:`EmulatorServer` serves one app on a loopback port. Tests drive the server in-process;
 scripts drive a CLI-started one through the admin routes under ``/_emulator/``.
 """
@@ -15,6 +16,7 @@ import socket
 import struct
 import threading
 import time
+import typing
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -235,6 +237,14 @@ class RequestLog:
             self._entries.clear()
 
 
+class VendorError(Exception):
+    """A request the vendor refuses: a handler raises it, the dispatch answers with it."""
+
+    def __init__(self, status: int, body: Any) -> None:
+        super().__init__(status)
+        self.status, self.body = status, body
+
+
 Handler = Callable[[Request], Response]
 
 
@@ -257,6 +267,9 @@ class VendorApp:
     hosts: tuple[str, ...] = ("api",)
     rate_window_seconds = 60.0  # the length of the vendor's rate-limit window
     rate_headers_on_errors = False  # whether error answers carry the rate-limit headers too
+    #: Emulator-only switches ``PUT /_emulator/<name>/options`` sets: attribute -> its type
+    #: (``int | None`` also takes null).
+    options: ClassVar[dict[str, Any]] = {}
 
     def __init__(self) -> None:
         self._routes: list[Route] = []
@@ -266,12 +279,19 @@ class VendorApp:
     def add_route(
         self, method: str, template: str, handler: Handler, *, host: str | None = None
     ) -> None:
-        """Serve ``method template`` with ``handler``; ``{name}`` matches one path segment."""
+        """Serve ``method template`` with ``handler``; ``{name}`` matches one path segment.
+
+        A trailing slash is tolerated, as the vendors' own servers do: clients send both
+        (``@pm2/js-api`` asks for ``GET /api/bucket/``).
+        """
         regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template)
-        self._routes.append(Route(method, re.compile(f"^{regex}$"), handler, host))
+        self._routes.append(Route(method, re.compile(f"^{regex}/?$"), handler, host))
 
     def dispatch(self, request: Request) -> Response:
-        """Route a request; unknown path -> 404, wrong method -> 405, in the vendor's envelope."""
+        """Route and answer a request; a :class:`VendorError` raised on the way is the answer.
+
+        Unknown path -> 404, wrong method -> 405, in the vendor's envelope.
+        """
         allowed = False
         for route in self._routes:
             match = route.pattern.match(request.path)
@@ -280,7 +300,10 @@ class VendorApp:
             allowed = True
             if route.method == request.method:
                 request.params = match.groupdict()
-                return route.handler(request)
+                try:
+                    return route.handler(request)
+                except VendorError as refusal:
+                    return Response(refusal.status, refusal.body)
         if allowed:
             return self.error(405, f"Method {request.method} not allowed")
         return self.error(404, "Not found")
@@ -302,9 +325,21 @@ class VendorApp:
         """Headers the vendor sends on every success."""
         return {}
 
-    def admin(self, request: Request) -> Response | None:
-        """Vendor-specific admin routes under /_emulator/<vendor>/; None when not one."""
-        return None
+    def set_options(self, values: Any) -> dict[str, Any]:
+        """Apply ``{option: value}`` (see ``options``); every option's value after.
+
+        All are checked before any is applied: a refused request changes nothing.
+        """
+        if not isinstance(values, dict):
+            raise TypeError("options are a JSON object")
+        if unknown := sorted(set(values) - set(self.options)):
+            known = ", ".join(self.options) or "none"
+            msg = f"unknown option(s) {', '.join(unknown)}; {self.name} takes {known}"
+            raise ValueError(msg)
+        checked = {name: _option(name, value, self.options[name]) for name, value in values.items()}
+        for name, value in checked.items():
+            setattr(self, name, value)
+        return {name: getattr(self, name) for name in self.options}
 
     def secrets(self) -> set[str]:
         """Every credential the app accepts or has issued (tests scan output for them)."""
@@ -321,6 +356,18 @@ class VendorApp:
         others answer unchanged.
         """
         return body
+
+
+def _option(name: str, value: Any, kind: Any) -> Any:
+    """``value`` if it is a JSON value of type ``kind``; an int given for a float becomes one."""
+    kinds = typing.get_args(kind) or (kind,)
+    if float in kinds and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    # bool is an int to isinstance, never to an option: true is no number
+    if isinstance(value, kinds) and (bool in kinds or not isinstance(value, bool)):
+        return value
+    msg = f"option {name} takes {getattr(kind, '__name__', kind)}, not {json.dumps(value)}"
+    raise ValueError(msg)
 
 
 class EmulatorServer:
@@ -424,7 +471,9 @@ class EmulatorServer:
         if route == ("PUT", "budget"):
             self.budget.configure(body.get("limit"), float(body.get("window_seconds", 60)))
             return Response(204)
-        return self.app.admin(request) or Response(404, {"error": "unknown admin route"})
+        if route == ("PUT", f"{self.app.name}/options"):
+            return self._set_options(body)
+        return Response(404, {"error": "unknown admin route"})
 
     def _set_clock(self, now: str | None) -> Response:
         if now is None:
@@ -439,6 +488,12 @@ class EmulatorServer:
         except (TypeError, ValueError) as exc:
             return Response(400, {"error": str(exc)})
         return Response(201, asdict(fault))
+
+    def _set_options(self, body: Any) -> Response:
+        try:
+            return Response(200, self.app.set_options(body))
+        except (TypeError, ValueError) as exc:
+            return Response(400, {"error": str(exc)})
 
 
 class _HTTPServer(ThreadingHTTPServer):

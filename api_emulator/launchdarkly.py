@@ -14,10 +14,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlencode
 
-from api_emulator.core import BudgetStatus, Request, Response, VendorApp
+from api_emulator.core import BudgetStatus, Request, Response, VendorApp, VendorError
 from api_emulator.data.launchdarkly import FlagEvent, LaunchDarklyDataset, position, span
 
 __all__ = ["DEFAULT_TOKEN", "NO_ACCESS_TOKEN", "LaunchDarklyApp", "LaunchDarklyDataset"]
@@ -41,16 +41,8 @@ FILTERS = ("query", "applicationKey", "impactSize", "hasExperiments")
 ALIAS = "~"
 
 
-class LaunchDarklyError(Exception):
-    """A refused request: status and LaunchDarkly's error body."""
-
-    def __init__(self, status: int, body: dict[str, Any]) -> None:
-        super().__init__(status)
-        self.status, self.body = status, body
-
-
-def _validation(*errors: tuple[str, str]) -> LaunchDarklyError:
-    return LaunchDarklyError(
+def _validation(*errors: tuple[str, str]) -> VendorError:
+    return VendorError(
         400,
         {
             "code": "invalid_request",
@@ -66,6 +58,11 @@ class LaunchDarklyApp(VendorApp):
     name = "launchdarkly"
     rate_window_seconds = 10.0  # LaunchDarkly's limits are per ten seconds
     rate_headers_on_errors = True  # "on every response of this route" (launchdarkly.md §7)
+    options: ClassVar[dict[str, Any]] = {
+        "newest_first": bool,
+        "stale_reset": bool,
+        "api_version": str,
+    }
 
     def __init__(self, dataset: LaunchDarklyDataset, tokens: dict[str, str] | None = None) -> None:
         super().__init__()
@@ -129,40 +126,24 @@ class LaunchDarklyApp(VendorApp):
         """The credentials accepted or issued."""
         return set(self.tokens)
 
-    def admin(self, request: Request) -> Response | None:
-        """``PUT /_emulator/launchdarkly/options``: newest_first, stale_reset, api_version."""
-        if (request.method, request.path) != ("PUT", "/_emulator/launchdarkly/options"):
-            return None
-        body = request.json() or {}
-        self.newest_first = bool(body.get("newest_first", self.newest_first))
-        self.stale_reset = bool(body.get("stale_reset", self.stale_reset))
-        self.api_version = str(body.get("api_version", self.api_version))
-        options = {"newest_first", "stale_reset", "api_version"}
-        return Response(200, {name: getattr(self, name) for name in sorted(options)})
-
     # -- the route -------------------------------------------------------------------------
 
     def flag_events(self, request: Request) -> Response:
         """``GET /api/v2/engineering-insights/flag-events``."""
-        try:
-            self._authenticate(request)
-            return Response(200, self._collection(request))
-        except LaunchDarklyError as exc:
-            return Response(exc.status, exc.body)
+        self._authenticate(request)
+        return Response(200, self._collection(request))
 
     def _authenticate(self, request: Request) -> None:
         # The token verbatim, no scheme: "Bearer <token>" is just a wrong token.
         access = self.tokens.get(request.headers.get("Authorization") or "")
         if access is None:
-            raise LaunchDarklyError(
-                401, {"code": "unauthorized", "message": "Invalid access token"}
-            )
+            raise VendorError(401, {"code": "unauthorized", "message": "Invalid access token"})
         if access != "full":
             message = "Forbidden. Access to the requested resource was denied."
-            raise LaunchDarklyError(403, {"code": "forbidden", "message": message})
+            raise VendorError(403, {"code": "forbidden", "message": message})
         versions = request.headers.get_all("LD-API-Version") or []
         if len(versions) > 1:
-            raise LaunchDarklyError(
+            raise VendorError(
                 400,
                 {
                     "code": "invalid_request",
@@ -170,7 +151,7 @@ class LaunchDarklyApp(VendorApp):
                 },
             )
         if versions != [self.api_version]:
-            raise LaunchDarklyError(403, {"message": BETA_MESSAGE})
+            raise VendorError(403, {"message": BETA_MESSAGE})
 
     def _collection(self, request: Request) -> dict[str, Any]:
         args = self._validated(request)
@@ -226,14 +207,11 @@ class LaunchDarklyApp(VendorApp):
         args["to"] = _integer(request, "to", now_ms, problems)
         if problems:
             raise _validation(*problems)
-        if request.arg("projectKey") != self.dataset.project["key"]:
-            raise LaunchDarklyError(
-                404, {"code": "not_found", "message": "Invalid resource identifier"}
-            )
-        if request.arg("environmentKey") not in self.dataset.environments:
-            raise LaunchDarklyError(
-                404, {"code": "not_found", "message": "Invalid resource identifier"}
-            )
+        if (
+            request.arg("projectKey") != self.dataset.project["key"]
+            or request.arg("environmentKey") not in self.dataset.environments
+        ):
+            raise VendorError(404, {"code": "not_found", "message": "Invalid resource identifier"})
         args["to"] = min(args["to"], now_ms)  # the future has no events yet
         args["now_ms"] = now_ms
         args["environmentKey"] = request.arg("environmentKey")

@@ -2,8 +2,10 @@
 
 Three hosts, one port each, as in production: the OAuth host (``auth``), the main API (``api``)
 and the bucket's data node (``data``, announced in ``node.endpoints.web``); the data routes are
-served on the data node only, so a client must resolve it. Conventions the vendor does not
-document (pm2.md marks them UNVERIFIED), chosen here and kept consistent:
+served on the data node only, so a client must resolve it. The data node also serves
+``GET /api/bucket/:id``: the official client (``@pm2/js-api``) sends every URL holding a bucket
+id there, that one included. Conventions the vendor does not document (pm2.md marks them
+UNVERIFIED), chosen here and kept consistent:
 - error bodies are ``{"msg": ...}`` (what pm2's own CLI reads); OAuth errors are
   ``{"error", "error_description"}``;
 - events come newest first by ``at``; ``start`` and ``end`` (ISO-8601 or epoch ms) are both
@@ -20,12 +22,12 @@ from __future__ import annotations
 import bisect
 import itertools
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs
 
 import pendulum
 
-from api_emulator.core import BudgetStatus, Request, Response, VendorApp
+from api_emulator.core import BudgetStatus, Request, Response, VendorApp, VendorError
 from api_emulator.data.pm2 import Bucket, Pm2Dataset, Query
 
 __all__ = ["DEFAULT_CLIENT_ID", "DEFAULT_REFRESH_TOKEN", "Pm2App", "Pm2Dataset"]
@@ -38,16 +40,12 @@ DEFAULT_LIMIT, DEFAULT_DAYS, MAX_DAYS = 100, 2, 30
 INTERVALS = ("minute", "hour", "day")
 
 
-class Pm2Error(Exception):
-    """A refused request: status and body."""
-
-    def __init__(self, status: int, body: dict[str, Any]) -> None:
-        super().__init__(status)
-        self.status, self.body = status, body
+def _refusal(status: int, message: str) -> VendorError:
+    return VendorError(status, {"msg": message})
 
 
-def _invalid(message: str) -> Pm2Error:
-    return Pm2Error(400, {"msg": f"invalid parameters: {message}"})
+def _invalid(message: str) -> VendorError:
+    return _refusal(400, f"invalid parameters: {message}")
 
 
 class Pm2App(VendorApp):
@@ -55,6 +53,11 @@ class Pm2App(VendorApp):
 
     name = "pm2"
     hosts = ("api", "auth", "data")
+    options: ClassVar[dict[str, Any]] = {
+        "token_lifetime_seconds": float,
+        "token_max_uses": int | None,
+        "newest_first": bool,
+    }
 
     def __init__(
         self, dataset: Pm2Dataset, refresh_tokens: dict[str, set[str]] | None = None
@@ -72,7 +75,8 @@ class Pm2App(VendorApp):
         self._serial = itertools.count(1)
         self.add_route("POST", "/api/oauth/token", self.token, host="auth")
         self.add_route("GET", "/api/bucket", self.list_buckets, host="api")
-        self.add_route("GET", "/api/bucket/{bucket_id}", self.get_bucket, host="api")
+        for host in ("api", "data"):
+            self.add_route("GET", "/api/bucket/{bucket_id}", self.get_bucket, host=host)
         self.add_route("POST", f"{DATA}/events", self.events, host="data")
         self.add_route("POST", f"{DATA}/events/stats", self.histogram, host="data")
         self.add_route("GET", f"{DATA}/eventsKeysByApp", self.event_keys, host="data")
@@ -105,19 +109,6 @@ class Pm2App(VendorApp):
     def secrets(self) -> set[str]:
         """The credentials accepted or issued."""
         return set(self.refresh_tokens) | set(self.issued)
-
-    def admin(self, request: Request) -> Response | None:
-        """``PUT /_emulator/pm2/options``: token_lifetime_seconds, token_max_uses, newest_first."""
-        if (request.method, request.path) != ("PUT", "/_emulator/pm2/options"):
-            return None
-        body = request.json() or {}
-        self.token_lifetime_seconds = float(
-            body.get("token_lifetime_seconds", self.token_lifetime_seconds)
-        )
-        self.token_max_uses = body.get("token_max_uses", self.token_max_uses)
-        self.newest_first = bool(body.get("newest_first", self.newest_first))
-        options = ("token_lifetime_seconds", "token_max_uses", "newest_first")
-        return Response(200, {name: getattr(self, name) for name in options})
 
     # -- auth ------------------------------------------------------------------------------
 
@@ -157,9 +148,9 @@ class Pm2App(VendorApp):
         header = request.headers.get("Authorization") or ""
         grant = self.access_tokens.get(header.removeprefix("Bearer "))
         if not header.startswith("Bearer ") or grant is None:
-            raise Pm2Error(401, {"msg": "unauthorized: invalid access token"})
+            raise _refusal(401, "unauthorized: invalid access token")
         if self.clock.now() >= grant["expires"] or grant["uses_left"] == 0:
-            raise Pm2Error(401, {"msg": "unauthorized: access token expired"})
+            raise _refusal(401, "unauthorized: access token expired")
         if grant["uses_left"] is not None:
             grant["uses_left"] -= 1
         return self.refresh_tokens.get(grant["refresh"], set())
@@ -168,9 +159,9 @@ class Pm2App(VendorApp):
         readable = self._readable(request)
         bucket = self.dataset.bucket(request.params["bucket_id"])
         if bucket is None:
-            raise Pm2Error(404, {"msg": "bucket not found"})
+            raise _refusal(404, "bucket not found")
         if bucket.id not in readable:
-            raise Pm2Error(403, {"msg": "you are not allowed to access this bucket"})
+            raise _refusal(403, "you are not allowed to access this bucket")
         return bucket
 
     # -- main API --------------------------------------------------------------------------
@@ -181,105 +172,79 @@ class Pm2App(VendorApp):
 
     def list_buckets(self, request: Request) -> Response:
         """``GET /api/bucket``: the buckets the user can read."""
-
-        def buckets() -> list[dict[str, Any]]:
-            readable = self._readable(request)
-            return [self._render_bucket(b) for b in self.dataset.buckets if b.id in readable]
-
-        return self._answer(request, buckets)
+        readable = self._readable(request)
+        buckets = [self._render_bucket(b) for b in self.dataset.buckets if b.id in readable]
+        return Response(200, buckets)
 
     def get_bucket(self, request: Request) -> Response:
         """``GET /api/bucket/:id`` with ``node.endpoints.web`` (the data node)."""
-        return self._answer(request, lambda: self._render_bucket(self._bucket(request)))
+        return Response(200, self._render_bucket(self._bucket(request)))
 
     # -- data node -------------------------------------------------------------------------
 
     def events(self, request: Request) -> Response:
         """``POST .../data/events``: a page of one event name's events, as a bare array."""
-
-        def page() -> list[dict[str, Any]]:
-            bucket = self._bucket(request)
-            body = _body(request)
-            name = _required_name(body)
-            limit = _integer(body, "limit", DEFAULT_LIMIT, minimum=1)
-            offset = _integer(body, "offset", 0, minimum=0)
-            if offset + limit > RESULT_WINDOW:
-                raise _invalid(
-                    f"Result window is too large, offset + limit must be less than or equal "
-                    f"to: [{RESULT_WINDOW}] but was [{offset + limit}]"
-                )
-            now = _millis(self.clock.now())
-            first = _moment(body, "start", 0)
-            last = min(_moment(body, "end", now), now)
-            window = bucket.window(_query(name, body), now, first, last)
-            page = window.page(offset, limit, newest_first=self.newest_first)
-            return [event.document for event in page]
-
-        return self._answer(request, page)
+        bucket = self._bucket(request)
+        body = _body(request)
+        name = _required_name(body)
+        limit = _integer(body, "limit", DEFAULT_LIMIT, minimum=1)
+        offset = _integer(body, "offset", 0, minimum=0)
+        if offset + limit > RESULT_WINDOW:
+            raise _invalid(
+                f"Result window is too large, offset + limit must be less than or equal "
+                f"to: [{RESULT_WINDOW}] but was [{offset + limit}]"
+            )
+        now = _millis(self.clock.now())
+        first = _moment(body, "start", 0)
+        last = min(_moment(body, "end", now), now)
+        window = bucket.window(_query(name, body), now, first, last)
+        page = window.page(offset, limit, newest_first=self.newest_first)
+        return Response(200, [event.document for event in page])
 
     def histogram(self, request: Request) -> Response:
         """``POST .../data/events/stats``: ``[[bucket start ms, count], ...]`` over ``days``."""
-
-        def points() -> list[list[int]]:
-            bucket = self._bucket(request)
-            body = _body(request)
-            name = _required_name(body)
-            days = _integer(body, "days", DEFAULT_DAYS, minimum=1)
-            if days > MAX_DAYS:
-                raise _invalid(f"days must be at most {MAX_DAYS}")
-            interval = body.get("interval", "minute")
-            if interval not in INTERVALS:
-                raise _invalid(f"interval must be one of {', '.join(INTERVALS)}")
-            now = pendulum.instance(self.clock.now())
-            first = now.subtract(days=days).start_of(interval)
-            window = bucket.window(_query(name, body), _millis(now), _millis(first), _millis(now))
-            times = window.times()
-            starts = [
-                _millis(start)
-                for start in pendulum.interval(first, now.start_of(interval)).range(f"{interval}s")
-            ]
-            # Every time lies in [first, now]: in the last bucket starting at or before it.
-            edges = [bisect.bisect_left(times, start) for start in starts[1:]]
-            counts = [b - a for a, b in zip([0, *edges], [*edges, len(times)], strict=True)]
-            return [[start, count] for start, count in zip(starts, counts, strict=True)]
-
-        return self._answer(request, points)
+        bucket = self._bucket(request)
+        body = _body(request)
+        name = _required_name(body)
+        days = _integer(body, "days", DEFAULT_DAYS, minimum=1)
+        if days > MAX_DAYS:
+            raise _invalid(f"days must be at most {MAX_DAYS}")
+        interval = body.get("interval", "minute")
+        if interval not in INTERVALS:
+            raise _invalid(f"interval must be one of {', '.join(INTERVALS)}")
+        now = pendulum.instance(self.clock.now())
+        first = now.subtract(days=days).start_of(interval)
+        window = bucket.window(_query(name, body), _millis(now), _millis(first), _millis(now))
+        times = window.times()
+        starts = [
+            _millis(start)
+            for start in pendulum.interval(first, now.start_of(interval)).range(f"{interval}s")
+        ]
+        # Every time lies in [first, now]: in the last bucket starting at or before it.
+        edges = [bisect.bisect_left(times, start) for start in starts[1:]]
+        counts = [b - a for a, b in zip([0, *edges], [*edges, len(times)], strict=True)]
+        return Response(200, [[start, count] for start, count in zip(starts, counts, strict=True)])
 
     def event_keys(self, request: Request) -> Response:
         """``GET .../data/eventsKeysByApp``: event names and counts per app."""
-
-        def keys() -> list[dict[str, Any]]:
-            bucket = self._bucket(request)
-            counts = bucket.counts(_millis(self.clock.now()))
-            return [
-                {
-                    "app_name": app,
-                    "events": [
-                        {"name": name, "count": count}
-                        for (event_app, name), count in sorted(counts.items())
-                        if event_app == app
-                    ],
-                }
-                for app in sorted({app for app, _ in counts})
-            ]
-
-        return self._answer(request, keys)
+        counts = self._bucket(request).counts(_millis(self.clock.now()))
+        apps = [
+            {
+                "app_name": app,
+                "events": [
+                    {"name": name, "count": count}
+                    for (event_app, name), count in sorted(counts.items())
+                    if event_app == app
+                ],
+            }
+            for app in sorted({app for app, _ in counts})
+        ]
+        return Response(200, apps)
 
     def delete_all(self, request: Request) -> Response:
         """``DELETE .../data/events/delete_all``: really deletes (a tap must never call it)."""
-
-        def delete() -> dict[str, Any]:
-            bucket = self._bucket(request)
-            bucket.clear()
-            return {}
-
-        return self._answer(request, delete)
-
-    def _answer(self, request: Request, produce: Any) -> Response:
-        try:
-            return Response(200, produce())
-        except Pm2Error as exc:
-            return Response(exc.status, exc.body)
+        self._bucket(request).clear()
+        return Response(200, {})
 
 
 def _form_or_json(request: Request) -> dict[str, str]:

@@ -2,9 +2,9 @@
 
 Bearer auth; ``{"data": ...}`` success bodies and ``{"errors": [...]}`` error bodies; cursor
 pagination through ``pagination.count`` / ``pagination.cursor`` (also the bracket form the
-official SDKs send); subscriptions as a switchable Alpha feature; delivery metrics with the
-granularity window limits, enforced against the emulator's clock; rate-limit headers on every
-success and the documented 429.
+official SDKs send); subscriptions as an Alpha feature (the ``subscriptions_enabled`` option
+switches it); delivery metrics with the granularity window limits, enforced against the
+emulator's clock; rate-limit headers on every success and the documented 429.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import base64
 import binascii
 from datetime import datetime, timedelta, timezone
 from email.utils import formatdate
-from typing import Any
+from typing import Any, ClassVar
 
-from api_emulator.core import BudgetStatus, Request, Response, VendorApp
+from api_emulator.core import BudgetStatus, Request, Response, VendorApp, VendorError
 from api_emulator.data.segment import SegmentDataset
 
 __all__ = ["DEFAULT_TOKEN", "NO_ACCESS_TOKEN", "SegmentApp", "SegmentDataset"]
@@ -36,22 +36,24 @@ SUBSCRIPTIONS_OFF = (
 )
 
 
-class SegmentError(Exception):
-    """A request Segment refuses: carries the status and the envelope's entries."""
-
-    def __init__(self, status: int, *errors: dict[str, Any]) -> None:
-        super().__init__(status)
-        self.status, self.errors = status, list(errors)
+def _refusal(status: int, kind: str, message: str, /, **details: Any) -> VendorError:
+    """Segment's error envelope around one entry (whose details may hold a ``status`` too)."""
+    return VendorError(status, {"errors": [{"type": kind, "message": message, **details}]})
 
 
-def _invalid(field: str, message: str) -> SegmentError:
-    return SegmentError(422, {"type": "input-validation", "message": message, "field": field})
+def _invalid(field: str, message: str) -> VendorError:
+    return _refusal(422, "input-validation", message, field=field)
+
+
+def _not_found(message: str) -> VendorError:
+    return _refusal(404, "resource-not-found", message, status=404)
 
 
 class SegmentApp(VendorApp):
     """The destinations endpoints of one workspace."""
 
     name = "segment"
+    options: ClassVar[dict[str, Any]] = {"subscriptions_enabled": bool}
 
     def __init__(self, dataset: SegmentDataset, tokens: dict[str, str] | None = None) -> None:
         super().__init__()
@@ -121,23 +123,12 @@ class SegmentApp(VendorApp):
         """The credentials accepted or issued."""
         return set(self.tokens)
 
-    def admin(self, request: Request) -> Response | None:
-        """``PUT /_emulator/segment/features`` ``{"subscriptions": false}``."""
-        if (request.method, request.path) == ("PUT", "/_emulator/segment/features"):
-            body = request.json() or {}
-            self.subscriptions_enabled = bool(body.get("subscriptions", True))
-            return Response(200, {"subscriptions": self.subscriptions_enabled})
-        return None
-
     def _guarded(self, handler: Any) -> Any:
-        """Authenticate, run the handler, wrap its data or its refusal in Segment's envelope."""
+        """Authenticate, run the handler, wrap its data in Segment's envelope."""
 
         def guarded(request: Request) -> Response:
-            try:
-                self._authenticate(request)
-                return Response(200, {"data": handler(request)})
-            except SegmentError as exc:
-                return Response(exc.status, {"errors": exc.errors})
+            self._authenticate(request)
+            return Response(200, {"data": handler(request)})
 
         return guarded
 
@@ -145,12 +136,11 @@ class SegmentApp(VendorApp):
         scheme, _, token = (request.headers.get("Authorization") or "").partition(" ")
         access = self.tokens.get(token) if scheme == "Bearer" else None
         if access is None:
-            raise SegmentError(401, {"type": "unauthorized", "message": "Unauthorized"})
+            raise _refusal(401, "unauthorized", "Unauthorized")
         if access != "full":
             # Segment documents insufficient permission under 401 (segment.md §8); the product
             # spec asks the emulator for a 403 here, so taps must handle both as credential errors.
-            message = "The token does not have access to this resource"
-            raise SegmentError(403, {"type": "forbidden", "message": message})
+            raise _refusal(403, "forbidden", "The token does not have access to this resource")
 
     # -- routes ----------------------------------------------------------------------------
 
@@ -179,9 +169,7 @@ class SegmentApp(VendorApp):
         for subscription in self.dataset.subscriptions_for(destination["id"]):
             if subscription["id"] == request.params["id"]:
                 return {"subscription": subscription}
-        raise SegmentError(
-            404, {"type": "resource-not-found", "message": "Subscription not found", "status": 404}
-        )
+        raise _not_found("Subscription not found")
 
     def delivery_metrics(self, request: Request) -> dict[str, Any]:
         """``GET /destinations/{destinationId}/delivery-metrics`` (Beta): one summary."""
@@ -201,18 +189,13 @@ class SegmentApp(VendorApp):
     def _destination(self, request: Request) -> dict[str, Any]:
         destination = self.dataset.find(request.params["destinationId"])
         if destination is None:
-            raise SegmentError(
-                404,
-                {"type": "resource-not-found", "message": "Destination not found", "status": 404},
-            )
+            raise _not_found("Destination not found")
         return destination
 
     def _require_subscriptions(self) -> None:
         # Status and body for a workspace without the feature are UNVERIFIED (segment.md §8).
         if not self.subscriptions_enabled:
-            raise SegmentError(
-                403, {"type": "forbidden", "message": SUBSCRIPTIONS_OFF, "status": 403}
-            )
+            raise _refusal(403, "forbidden", SUBSCRIPTIONS_OFF, status=403)
 
     def _page(self, request: Request, items: list[dict]) -> tuple[list[dict], dict[str, Any]]:
         count = _count(request.arg("pagination.count", "pagination[count]"))

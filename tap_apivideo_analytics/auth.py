@@ -1,8 +1,8 @@
 """api.video's disposable bearer token: ``POST /auth/api-key``, renewed by ``POST /auth/refresh``.
 
-Each refresh hands back a new refresh token and retires the old one (apivideo.md §2.2), so the
-newest one is kept for the next renewal. A refused refresh (the token was rotated by someone
-else, or has aged out) falls back to exchanging the API key again.
+Each refresh hands back a new refresh token and retires the old one (docs/api/apivideo.md
+§2.2), so the newest one is kept for the next renewal. A refused refresh (the token was
+rotated by someone else, or has aged out) falls back to exchanging the API key again.
 """
 
 from __future__ import annotations

@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
 
 import requests
-from requests.auth import AuthBase
 from singer_sdk.exceptions import FatalAPIError
 from singer_sdk.pagination import BaseAPIPaginator
+from typing_extensions import override
 
 from tap_apivideo_analytics.auth import CREDENTIAL_HINT, ApiVideoTokenAuth
 from tap_common.payload import json_payload
 from tap_common.ratelimit import RateLimitPolicy, ResetFormat, parse_wait
 from tap_common.stream import VendorStream
 
-if TYPE_CHECKING:
-    from tap_apivideo_analytics.tap import TapApiVideoAnalytics
-
 # Every analytics answer carries X-RateLimit-Remaining and X-RateLimit-Retry-After, the seconds
-# until the per-minute window resets (apivideo.md §6): the throttle steers on both. A 429 asks
-# for a wait in X-RateLimit-Retry-After; a standard Retry-After is not documented (UNVERIFIED),
-# so it is honoured too, after the vendor's own header (see ApiVideoStream.requested_wait).
+# until the per-minute window resets (docs/api/apivideo.md §6): the throttle steers on both.
+# A 429 asks for a wait in X-RateLimit-Retry-After; a standard Retry-After is not documented
+# (UNVERIFIED), so it is honoured too, after the vendor's own header (requested_wait).
 APIVIDEO_RATE_LIMITS = RateLimitPolicy(
     remaining_headers=("X-RateLimit-Remaining",),
     reset_header="X-RateLimit-Retry-After",
@@ -41,17 +36,19 @@ class PagesTotalPaginator(BaseAPIPaginator[int]):
     """``currentPage`` from 1 while it is below ``pagination.pagesTotal``.
 
     The next request is built from our own parameters: whether the ``links`` URIs repeat every
-    parameter (``from``, ``to``, ``filter``) is UNVERIFIED (apivideo.md §4).
+    parameter (``from``, ``to``, ``filter``) is UNVERIFIED (docs/api/apivideo.md §4).
     """
 
     def __init__(self) -> None:
         super().__init__(1)
 
+    @override
     def get_next(self, response: requests.Response) -> int | None:
         """The next page number, or None on the last page."""
         pages = _pages_total(response)
         return self.current_value + 1 if pages and self.current_value < pages else None
 
+    @override
     def continue_if_empty(self, response: requests.Response) -> bool:
         """An empty page before ``pagesTotal`` is not the end."""
         pages = _pages_total(response)
@@ -66,35 +63,13 @@ def _pages_total(response: requests.Response) -> int | None:
         return None
 
 
-@dataclass
-class ServerTime:
-    """Whether this run has had an answer from api.video yet (its Date header sets our clock)."""
-
-    learned: bool = False
-
-
 class ApiVideoStream(VendorStream[int]):
     """An api.video analytics endpoint: Basic or Bearer auth, flat problem-style errors."""
 
     vendor = "api.video"
     credential_hint = CREDENTIAL_HINT
 
-    def __init__(self, tap: TapApiVideoAnalytics, **kwargs: Any) -> None:
-        super().__init__(tap, **kwargs)
-        # One credential and one clock probe per run, shared by every stream.
-        self._auth = tap.api_auth
-        self._server_time = tap.server_time
-
-    @property
-    def authenticator(self) -> AuthBase:
-        """The run's Basic credential or its refreshing bearer token."""
-        return self._auth
-
-    @property
-    def http_headers(self) -> dict[str, str]:
-        """JSON answers, and who is asking."""
-        return {"Accept": "application/json", "User-Agent": self.user_agent}
-
+    @override
     def get_new_paginator(self) -> PagesTotalPaginator:
         """Page numbers up to ``pagesTotal``."""
         return PagesTotalPaginator()
@@ -106,17 +81,18 @@ class ApiVideoStream(VendorStream[int]):
         clock could ask for a day the API refuses, or miss one. In bearer mode the token
         exchange answers first anyway; in Basic mode one cheap call does it.
         """
-        if self._server_time.learned:
+        if self.runtime.server_clock.known:
             return
-        if isinstance(self._auth, ApiVideoTokenAuth):
-            self.request_decorator(self._auth.current)()
+        auth = self.authenticator
+        if isinstance(auth, ApiVideoTokenAuth):
+            self.request_decorator(auth.current)()
         else:
             probe = self.build_prepared_request(
                 method="GET", url=self.url_base + CLOCK_PROBE_PATH, headers=self.http_headers
             )
             self.request_decorator(self._request)(probe, None)
-        self._server_time.learned = True
 
+    @override
     def validate_response(self, response: requests.Response) -> None:
         """A 403 for disabled analytics is a project setting, not a bad key: say so."""
         if response.status_code == HTTPStatus.FORBIDDEN and "disabled-analytics" in response.text:
@@ -130,6 +106,7 @@ class ApiVideoStream(VendorStream[int]):
             raise AnalyticsDisabledError(msg)
         super().validate_response(response)
 
+    @override
     def vendor_error_detail(self, response: requests.Response) -> str:
         """``title``, ``detail`` and the parameter at fault (``name``) of api.video's body."""
         try:
@@ -141,6 +118,7 @@ class ApiVideoStream(VendorStream[int]):
         except (ValueError, KeyError, TypeError, AttributeError):
             return super().vendor_error_detail(response)
 
+    @override
     def requested_wait(self, response: requests.Response) -> float | None:
         """On a 429, api.video's ``X-RateLimit-Retry-After``; else ``Retry-After``, if sent.
 

@@ -9,22 +9,31 @@ days); an older start is clamped, with a warning.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, ClassVar
 
 import requests
 from singer_sdk.helpers.types import Context
+from typing_extensions import override
 
 from tap_apivideo_analytics import schemas
 from tap_apivideo_analytics.client import ApiVideoStream
 from tap_common.payload import json_payload
 from tap_common.timeutil import parse_utc, to_utc_iso
-from tap_common.windows import Window, WindowPlan, WindowRules, floor_to, plan_windows
+from tap_common.windowed import WindowedStream
+from tap_common.windows import (
+    CalendarWindows,
+    Window,
+    WindowRules,
+    floor_to,
+    plan_windows,
+    resume_from,
+)
 
-# One UTC day per window, starting within the 30 days api.video keeps (apivideo.md §3); plan_windows
-# keeps a minute's margin, so the first day is today - 29 and never falls off the server's edge.
+# One UTC day per window, starting within the 30 days api.video keeps (docs/api/apivideo.md
+# §3); plan_windows keeps a minute's margin, so the first day is today - 29 and never falls
+# off the server's edge.
 DAYS = WindowRules("day", oldest=timedelta(days=30))
-ONE_DAY = timedelta(days=1)
 # Primary-key columns are never empty: loaders such as target-duckdb store "" as NULL, which a
 # key column refuses. ALL_MEDIA marks figures for the whole project (no id filter); NO_VALUE an
 # empty dimension value (events without a referrer, for one). Neither can be a real id or URL.
@@ -32,38 +41,32 @@ ALL_MEDIA = "*"
 NO_VALUE = "(none)"
 
 
-class DailyStream(ApiVideoStream):
+class DailyStream(WindowedStream[int], ApiVideoStream):
     """Incremental on ``date``, one bookmark per partition, checkpointed after every window."""
 
     replication_key = "date"
-    # Windows are in day order, but a rerun re-reads the look-back before its bookmark.
-    is_sorted = False
-    checkpoints_each_window = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._window: Window | None = None
-        self._context: Context = {}
-        self._seen: set[str] = set()
+        self._seen: tuple[Window | None, set[str]] = (None, set())
         self._warned_clamp = False
 
-    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
-        """Every window after the bookmark (minus the look-back), promoting it after each."""
-        if not context:  # nothing configured for this stream: no partitions
-            return
+    @override
+    def windows(self, context: Context) -> CalendarWindows:
+        """One window per complete day after the bookmark (less the look-back days)."""
+        return CalendarWindows(self.days(context))
+
+    def days(self, context: Context) -> tuple[Window, ...]:
+        """The complete UTC days to read, on the server's clock (asked first if not known)."""
         self.learn_server_time()
-        state = self.get_context_state(context)
-        self._context = context
-        for window in self.windows(self._plan(state)):
-            self._window, self._seen = window, set()
-            yield from self.read_window(context, window, super().get_records(context))
-
-    def windows(self, plan: WindowPlan) -> tuple[Window, ...]:
-        """The windows to request: one per day (a stream may merge them)."""
-        return plan.windows
-
-    def _plan(self, state: dict[str, Any]) -> WindowPlan:
-        plan = plan_windows(DAYS, self._start(state), self.runtime.server_clock.now())
+        self._seen = (None, set())  # a new partition: its windows have seen nothing yet
+        start = resume_from(
+            self.get_context_state(context).get("replication_key_value"),
+            lookback=timedelta(days=self.config["lookback_days"]),
+            start_date=self.config.get("start_date"),
+            unit="day",
+        )
+        plan = plan_windows(DAYS, start, self.runtime.server_clock.now())
         if plan.clamped_from is not None and plan.windows and not self._warned_clamp:
             self._warned_clamp = True
             self.logger.warning(
@@ -73,27 +76,23 @@ class DailyStream(ApiVideoStream):
                 to_utc_iso(plan.clamped_from),
                 to_utc_iso(plan.windows[0].start),
             )
-        return plan
+        return plan.windows
 
-    def _start(self, state: dict[str, Any]) -> datetime | None:
-        """The bookmark's next day minus the look-back, not before ``start_date``.
+    @override
+    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
+        """Each record carries its partition (dimension, metric, filter id)."""
+        row.update(context or {})
+        return super().post_process(row, context)
 
-        No bookmark and no ``start_date``: None, as far back as api.video keeps.
-        """
-        start_date = self.config.get("start_date")
-        floor = parse_utc(start_date) if start_date else None
-        bookmark = state.get("replication_key_value")
-        if not bookmark:
-            return floor
-        start = parse_utc(bookmark) + ONE_DAY - timedelta(days=self.config["lookback_days"])
-        return max(start, floor) if floor else start
-
-    def first_sighting(self, key: str) -> bool:
-        """Whether ``key`` is new in this window: a row that moved to a later page while we
+    def first_sighting(self, window: Window, key: str) -> bool:
+        """Whether ``key`` is new in ``window``: a row that moved to a later page while we
         paged (late plays re-sort a day) must not be emitted twice."""
-        if key in self._seen:
+        if self._seen[0] != window:
+            self._seen = (window, set())
+        seen = self._seen[1]
+        if key in seen:
             return False
-        self._seen.add(key)
+        seen.add(key)
         return True
 
 
@@ -112,45 +111,39 @@ class PlaysStream(DailyStream):
 
     @property
     def dimensions(self) -> tuple[str, ...]:
-        """The endpoint's dimension enum (apivideo.md §3)."""
+        """The endpoint's dimension enum (docs/api/apivideo.md §3)."""
         return ("emittedAt", self.id_dimension, "country", "deviceType", "operatingSystem",
                 "browser")  # fmt: skip
 
     @property
+    @override
     def partitions(self) -> list[dict[str, Any]]:
         """Configured dimensions this endpoint has, times the filter ids (or the project)."""
         ids = self.config.get(self.ids_setting) or [ALL_MEDIA]
         wanted = [d for d in self.config["dimensions"] if d in self.dimensions]
         return [{"dimension": d, self.id_field: media_id} for d in wanted for media_id in ids]
 
-    def get_url_params(self, context: Context | None, next_page_token: Any) -> dict[str, Any]:
+    @override
+    def window_params(self, window: Window, context: Context, page: int | None) -> dict[str, Any]:
         """The day, the dimension, the filter and the page, on every page."""
-        assert context is not None
-        assert self._window is not None
         media_id = context[self.id_field]
         return {
-            "from": self._window.start.date().isoformat(),
-            "to": self._window.end.date().isoformat(),
+            "from": window.start.date().isoformat(),
+            "to": window.end.date().isoformat(),
             "dimension": context["dimension"],
             "filter": None if media_id == ALL_MEDIA else f"{self.id_dimension}:{media_id}",
-            "currentPage": next_page_token,
+            "currentPage": page,
             "pageSize": self.config["page_size"],
         }
 
-    def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
-        """The page's rows, each stamped with its day, dimension and filter id."""
-        assert self._window is not None
-        day = to_utc_iso(self._window.start)
+    @override
+    def window_records(self, window: Window, response: requests.Response) -> Iterable[dict]:
+        """The page's rows, each stamped with its day."""
+        day = to_utc_iso(window.start)
         for row in json_payload(response)["data"]:
             value = str(row["value"]) or NO_VALUE
-            if self.first_sighting(value):
-                yield {
-                    "date": day,
-                    "dimension": self._context["dimension"],
-                    "value": value,
-                    "plays": int(row["plays"]),
-                    self.id_field: self._context[self.id_field],
-                }
+            if self.first_sighting(window, value):
+                yield {"date": day, "value": value, "plays": int(row["plays"])}
 
 
 class VideoPlaysStream(PlaysStream):
@@ -180,13 +173,13 @@ class LiveStreamPlaysStream(PlaysStream):
 class DataStream(DailyStream):
     """A ``/data`` endpoint: ATOM instants with ``+00:00`` (sent encoded as ``%2B00%3A00``)."""
 
-    def window_params(self, next_page_token: Any) -> dict[str, Any]:
+    @override
+    def window_params(self, window: Window, context: Context, page: int | None) -> dict[str, Any]:
         """The window and the page; every page repeats them."""
-        assert self._window is not None
         return {
-            "from": self._window.start.isoformat(timespec="seconds"),
-            "to": self._window.end.isoformat(timespec="seconds"),
-            "currentPage": next_page_token,
+            "from": window.start.isoformat(timespec="seconds"),
+            "to": window.end.isoformat(timespec="seconds"),
+            "currentPage": page,
             "pageSize": self.config["page_size"],
         }
 
@@ -204,6 +197,7 @@ class MetricBucketsStream(DataStream):
     schema = schemas.METRIC_BUCKET.to_dict()
 
     @property
+    @override
     def partitions(self) -> list[dict[str, Any]]:
         """Every (metric, breakdown) pair configured."""
         return [
@@ -212,27 +206,22 @@ class MetricBucketsStream(DataStream):
             for breakdown in self.config["breakdowns"]
         ]
 
-    def get_url_params(self, context: Context | None, next_page_token: Any) -> dict[str, Any]:
+    @override
+    def window_params(self, window: Window, context: Context, page: int | None) -> dict[str, Any]:
         """The day, a stable order, and the page."""
-        return self.window_params(next_page_token) | {
+        return super().window_params(window, context, page) | {
             "sortBy": "dimensionValue",
             "sortOrder": "asc",
         }
 
-    def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
-        """One record per breakdown value, stamped with the day, metric and breakdown."""
-        assert self._window is not None
-        day = to_utc_iso(self._window.start)
+    @override
+    def window_records(self, window: Window, response: requests.Response) -> Iterable[dict]:
+        """One record per breakdown value, stamped with the day."""
+        day = to_utc_iso(window.start)
         for row in json_payload(response)["data"]:
             value = str(row["dimensionValue"]) or NO_VALUE
-            if self.first_sighting(value):
-                yield {
-                    "date": day,
-                    "metric": self._context["metric"],
-                    "breakdown": self._context["breakdown"],
-                    "dimension_value": value,
-                    "metric_value": row["metricValue"],
-                }
+            if self.first_sighting(window, value):
+                yield {"date": day, "dimension_value": value, "metric_value": row["metricValue"]}
 
 
 class MetricTimeseriesStream(DataStream):
@@ -249,34 +238,36 @@ class MetricTimeseriesStream(DataStream):
     schema = schemas.METRIC_TIMESERIES.to_dict()
 
     @property
+    @override
     def partitions(self) -> list[dict[str, Any]]:
         """One per configured metric."""
         return [{"metric": metric} for metric in self.config["metrics"]]
 
-    def windows(self, plan: WindowPlan) -> tuple[Window, ...]:
-        """All planned days as one window."""
-        if not plan.windows:
-            return ()
-        return (Window(plan.windows[0].start, plan.windows[-1].end),)
+    @override
+    def windows(self, context: Context) -> CalendarWindows:
+        """All complete days to read as one window."""
+        days = self.days(context)
+        return CalendarWindows([Window(days[0].start, days[-1].end)] if days else [])
 
-    def get_url_params(self, context: Context | None, next_page_token: Any) -> dict[str, Any]:
+    @override
+    def window_params(self, window: Window, context: Context, page: int | None) -> dict[str, Any]:
         """The days, daily buckets in time order, and the page."""
-        return self.window_params(next_page_token) | {
+        return super().window_params(window, context, page) | {
             "interval": "day",
             "sortBy": "emittedAt",
             "sortOrder": "asc",
         }
 
-    def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
+    @override
+    def window_records(self, window: Window, response: requests.Response) -> Iterable[dict]:
         """One record per day inside the window."""
-        assert self._window is not None
         for row in json_payload(response)["data"]:
-            # The label of a daily bucket is UNVERIFIED (apivideo-data.md §2.2): take its day.
+            # The label of a daily bucket is UNVERIFIED (docs/api/apivideo-data.md §2.2): take
+            # its day.
             day = floor_to(parse_utc(row["emittedAt"]), "day")
-            if self._window.start <= day < self._window.end and self.first_sighting(str(day)):
+            if window.start <= day < window.end and self.first_sighting(window, str(day)):
                 yield {
                     "date": to_utc_iso(day),
-                    "metric": self._context["metric"],
                     "interval": "day",
                     "metric_value": row["metricValue"],
                 }

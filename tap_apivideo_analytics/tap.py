@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import cached_property
 from typing import Any
 
 from requests.auth import AuthBase, HTTPBasicAuth
 from singer_sdk import typing as th
+from typing_extensions import override
 
 from tap_apivideo_analytics.auth import ApiVideoTokenAuth
-from tap_apivideo_analytics.client import APIVIDEO_RATE_LIMITS, ApiVideoStream, ServerTime
+from tap_apivideo_analytics.client import APIVIDEO_RATE_LIMITS, ApiVideoStream
 from tap_apivideo_analytics.streams import (
     LiveStreamPlaysStream,
     MetricBucketsStream,
     MetricTimeseriesStream,
     VideoPlaysStream,
 )
+from tap_common.runtime import TapRuntime
 from tap_common.tap import VendorTap, common_settings
 
 STREAM_TYPES: tuple[type[ApiVideoStream], ...] = (
@@ -25,7 +26,7 @@ STREAM_TYPES: tuple[type[ApiVideoStream], ...] = (
     MetricBucketsStream,
     MetricTimeseriesStream,
 )
-# Both plays endpoints' dimensions; each stream takes those it has (apivideo.md §3).
+# Both plays endpoints' dimensions; each stream takes those it has (docs/api/apivideo.md §3).
 DIMENSIONS = ("emittedAt", "videoId", "liveStreamId", "country", "deviceType", "operatingSystem",
               "browser")  # fmt: skip
 # Metrics both /data/buckets and /data/timeseries take (play-total is buckets-only and all-time).
@@ -119,6 +120,7 @@ class TapApiVideoAnalytics(VendorTap):
         *common_settings(page_size_max=100, page_size_default=100),
     ).to_dict()
 
+    @override
     def check_settings(self, config: Mapping[str, Any]) -> list[str]:
         """Lists must be non-empty, hold only values api.video knows, and none twice (a value
         listed twice would sync its rows twice)."""
@@ -139,24 +141,20 @@ class TapApiVideoAnalytics(VendorTap):
                 errors.append(f"{name}: listed more than once: {', '.join(twice)}")
         return errors
 
-    @cached_property
-    def api_auth(self) -> AuthBase:
+    @override
+    def build_authenticator(self, runtime: TapRuntime) -> AuthBase:
         """One credential for every stream of the run (so the key is exchanged once)."""
         if self.config["auth_mode"] == "basic":
             return HTTPBasicAuth(self.config["api_key"], "")
         return ApiVideoTokenAuth(
-            self.runtime,
+            runtime,
             api_url=self.config["api_url"],
             api_key=self.config["api_key"],
             timeout=float(self.config["request_timeout"]),
             user_agent=self.config.get("user_agent") or f"{self.name} (singer-sdk)",
         )
 
-    @cached_property
-    def server_time(self) -> ServerTime:
-        """Whether the run has heard the server's clock yet."""
-        return ServerTime()
-
+    @override
     def discover_streams(self) -> list[ApiVideoStream]:
         """One instance of each stream."""
         return [stream_type(tap=self) for stream_type in STREAM_TYPES]

@@ -12,7 +12,6 @@ import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
@@ -20,11 +19,11 @@ import requests
 from requests.auth import AuthBase
 from singer_sdk.exceptions import RetriableAPIError
 
-from tap_common.errors import CredentialError
+from tap_common.errors import Answer, CredentialError, classify
 from tap_common.payload import json_payload
 
 if TYPE_CHECKING:
-    from tap_common.tap import TapRuntime
+    from tap_common.runtime import TapRuntime
 
 # Refresh this long before the vendor's expiry, so a request in flight never carries a token
 # that dies on the way (clocks compared on the server's time, from its Date header).
@@ -118,10 +117,11 @@ class RefreshingTokenAuth(AuthBase, ABC):
             raise RetriableAPIError(msg) from exc
         self.runtime.observe(response)
         status = response.status_code
-        if status == HTTPStatus.TOO_MANY_REQUESTS or status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+        answer = classify(status)
+        if answer is Answer.RETRY:
             msg = f"{self.vendor} token exchange answered {status} at {_path(url)}"
             raise RetriableAPIError(msg, response)
-        if status >= HTTPStatus.BAD_REQUEST:
+        if answer is not Answer.OK:
             detail = self.runtime.redact(response.text[:300])
             msg = (
                 f"{self.vendor} refused to issue an access token ({status}) at {_path(url)}: "

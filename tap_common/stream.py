@@ -12,30 +12,30 @@ What it decides, once for all taps:
 
 from __future__ import annotations
 
-import logging
 import random
-import time
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from urllib.parse import urlparse
 
 import requests
+from requests.auth import AuthBase
 from singer_sdk import RESTStream
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.helpers.jsonpath import extract_jsonpath
+from typing_extensions import override
 
 from tap_common.auth import RefreshingTokenAuth
-from tap_common.errors import CredentialError
+from tap_common.errors import Answer, CredentialError, classify
 from tap_common.payload import json_payload
 from tap_common.timeutil import to_utc_iso
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
-    from tap_common.tap import TapRuntime, VendorTap
-    from tap_common.windows import Window
+    from tap_common.runtime import TapRuntime
+    from tap_common.tap import VendorTap
 
 TToken = TypeVar("TToken")
 
@@ -51,21 +51,6 @@ class ExpiredTokenError(RetriableAPIError):
     """A 401 on an expired access token: a new one is ready, replay the request."""
 
 
-class _ResumableProgressFilter(logging.Filter):
-    """Drops the SDK's "progress is not resumable" warning for window-checkpointed streams.
-
-    The SDK warns whenever an unsorted stream starts tracking progress; a stream that promotes
-    its bookmark after every completed window (``finalize_state_progress_markers``) is resumable
-    at those points, and the warning, repeated per window, would mislead the reader.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not record.getMessage().startswith("Stream is assumed to be unsorted")
-
-
-RESUMABLE_PROGRESS_FILTER = _ResumableProgressFilter()
-
-
 class VendorStream(RESTStream[TToken]):
     """Base for every stream of every tap in this repository."""
 
@@ -73,8 +58,6 @@ class VendorStream(RESTStream[TToken]):
     vendor: ClassVar[str]
     #: What to check when the API refuses the credential, e.g. "the `api_token` setting".
     credential_hint: ClassVar[str]
-    #: An unsorted stream that checkpoints after every window (see _ResumableProgressFilter).
-    checkpoints_each_window: ClassVar[bool] = False
     # Records are decoded JSON, so nested values already have JSON types; conforming the root
     # (date-times, integers against the schema) is enough, and conforming every nested value
     # was the largest cost per record.
@@ -83,15 +66,22 @@ class VendorStream(RESTStream[TToken]):
     def __init__(self, tap: VendorTap, **kwargs: Any) -> None:
         super().__init__(tap, **kwargs)
         self.runtime: TapRuntime = tap.runtime
-        if self.checkpoints_each_window:
-            logging.getLogger("singer_sdk").addFilter(RESUMABLE_PROGRESS_FILTER)
 
     @property
+    @override
+    def authenticator(self) -> AuthBase:
+        """The run's one authenticator (VendorTap.build_authenticator)."""
+        assert self.runtime.authenticator is not None
+        return self.runtime.authenticator
+
+    @property
+    @override
     def url_base(self) -> str:
         """The API root from the ``api_url`` setting, so any tap can point at the emulator."""
         return str(self.config["api_url"]).rstrip("/")
 
     @property
+    @override
     def timeout(self) -> int:
         """Seconds before a request is abandoned (and retried)."""
         return int(self.config.get("request_timeout", 300))
@@ -101,36 +91,20 @@ class VendorStream(RESTStream[TToken]):
         """Identify the tap to the vendor, as API providers ask integrations to do."""
         return self.config.get("user_agent") or f"{self.tap_name} (singer-sdk)"
 
+    @property
+    @override
+    def http_headers(self) -> dict[str, str]:
+        """JSON answers, and who is asking; a vendor adds its own (call super)."""
+        return {"Accept": "application/json", "User-Agent": self.user_agent}
+
     # -- responses ---------------------------------------------------------------------------
 
-    def read_window(
-        self, context: Context, window: Window, records: Iterable[dict]
-    ) -> Iterator[dict]:
-        """One window's records, then its checkpoint (STATE) and one line saying what was read.
-
-        The line names the stream, partition and window, the records and the time taken: a
-        person can follow a sync window by window (never record by record).
-        """
-        started, count = time.monotonic(), 0
-        for record in records:
-            count += 1
-            yield record
-        self.finalize_state_progress_markers(self.get_context_state(context))
-        partition = ", ".join(f"{k}={v}" for k, v in context.items())
-        self.logger.info(
-            "%s [%s] %s to %s: %d records in %.2f s",
-            self.name,
-            partition,
-            to_utc_iso(window.start),
-            to_utc_iso(window.end),
-            count,
-            time.monotonic() - started,
-        )
-
+    @override
     def parse_response(self, response: requests.Response) -> Iterable[dict]:
         """The records at ``records_jsonpath`` in the (once-decoded) JSON body."""
         yield from extract_jsonpath(self.records_jsonpath, json_payload(response))
 
+    @override
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
         """Put the replication key in the one canonical UTC form state comparisons need."""
         key = self.replication_key
@@ -138,18 +112,21 @@ class VendorStream(RESTStream[TToken]):
             row[key] = to_utc_iso(row[key])
         return row
 
+    @override
     def validate_response(self, response: requests.Response) -> None:
         """Classify the answer: fatal credential error, retriable, fatal, or good."""
         self.runtime.observe(response)
-        status = response.status_code
-        if status == HTTPStatus.UNAUTHORIZED and self._replay_with_new_token(response):
+        answer = classify(response.status_code)
+        if response.status_code == HTTPStatus.UNAUTHORIZED and self._replay_with_new_token(
+            response
+        ):
             msg = f"{self.vendor} access token expired at {self._endpoint(response)}; renewed"
             raise ExpiredTokenError(msg, response)
-        if status in (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN):
+        if answer is Answer.CREDENTIAL:
             raise CredentialError(self.credential_error_message(response))
-        if status == HTTPStatus.TOO_MANY_REQUESTS or status >= HTTPStatus.INTERNAL_SERVER_ERROR:
+        if answer is Answer.RETRY:
             raise RetriableAPIError(self.response_error_message(response), response)
-        if status >= HTTPStatus.BAD_REQUEST:
+        if answer is Answer.FATAL:
             raise FatalAPIError(self.response_error_message(response))
         if isinstance(self.authenticator, RefreshingTokenAuth):
             self.authenticator.accepted(response.request)
@@ -166,6 +143,7 @@ class VendorStream(RESTStream[TToken]):
             response.request
         )
 
+    @override
     def response_error_message(self, response: requests.Response) -> str:
         """Status, method, path and the vendor's own message; never a secret."""
         text = (
@@ -193,6 +171,7 @@ class VendorStream(RESTStream[TToken]):
 
     # -- retries -----------------------------------------------------------------------------
 
+    @override
     def request_decorator(self, func: Callable) -> Callable:
         """The SDK's retry decorator around a call that first waits for the rate budget."""
 
@@ -202,10 +181,12 @@ class VendorStream(RESTStream[TToken]):
 
         return super().request_decorator(throttled)
 
+    @override
     def backoff_max_tries(self) -> int:
         """First try plus the configured number of retries."""
         return int(self.config.get("max_retries", 5)) + 1
 
+    @override
     def backoff_wait_generator(self) -> Generator[float, Any, None]:
         """Wait what the vendor asks for; without a hint, back off exponentially."""
         exception = yield  # type: ignore[misc]
@@ -218,6 +199,7 @@ class VendorStream(RESTStream[TToken]):
             attempt += 1
             exception = yield wait
 
+    @override
     def backoff_jitter(self, value: float) -> float:
         """No jitter on top: a vendor's ``Retry-After`` is already the exact wait."""
         return value
@@ -243,6 +225,7 @@ class VendorStream(RESTStream[TToken]):
         """The wait a failed response asks for, from the vendor's rate-limit headers."""
         return self.runtime.retry_after(response)
 
+    @override
     def backoff_handler(self, details: Any) -> None:
         """One line per retry: what failed, how long we wait, which try this was."""
         exception = details.get("exception")

@@ -1,50 +1,31 @@
-"""The tap base: settings validation with clear messages, and the per-run shared state."""
+"""The tap base: settings validation with clear messages, the run's runtime, its messages."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from functools import cached_property
-from http import HTTPStatus
+from types import FrameType
 from typing import IO, Any, ClassVar
 from urllib.parse import urlsplit
 
 import click
-import requests
 from jsonschema import Draft7Validator, ValidationError
+from requests.auth import AuthBase
 from singer_sdk import Tap
 from singer_sdk import typing as th
-from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
+from typing_extensions import override
 
-from tap_common.ratelimit import RateLimitPolicy, Throttle
+from tap_common.messages import PacedStateWriter, RunMessageWriter
+from tap_common.ratelimit import RateLimitPolicy
 from tap_common.redaction import Redactor, secret_setting_names, secret_values
+from tap_common.runtime import TapRuntime
 from tap_common.state import StateError, checked_json_file, unknown_streams
-from tap_common.timeutil import ServerClock, parse_utc, utc_now
+from tap_common.timeutil import parse_utc, utc_now
 
 
-@dataclass
-class TapRuntime:
-    """What all streams of one tap run share: the rate budget, the server clock, the secrets."""
-
-    policy: RateLimitPolicy
-    redact: Redactor
-    throttle: Throttle = field(init=False)
-    server_clock: ServerClock = field(default_factory=ServerClock)
-
-    def __post_init__(self) -> None:
-        self.throttle = Throttle(self.policy)
-
-    def observe(self, response: requests.Response) -> None:
-        """Learn from every response: budget left, and the server's clock."""
-        self.throttle.observe(response.headers)
-        self.server_clock.observe(response.headers.get("Date"))
-
-    def retry_after(self, response: requests.Response) -> float | None:
-        """Seconds the vendor asked a client to wait after this response."""
-        rate_limited = response.status_code == HTTPStatus.TOO_MANY_REQUESTS
-        return self.policy.retry_after(response.headers, time.time(), rate_limited=rate_limited)
+# Seconds between STATE messages: a crash re-reads about this much work (see messages.py).
+DEFAULT_STATE_INTERVAL = 2
 
 
 def common_settings(*, page_size_max: int, page_size_default: int) -> list[th.Property]:
@@ -77,6 +58,14 @@ def common_settings(*, page_size_max: int, page_size_default: int) -> list[th.Pr
             th.StringType,
             title="User agent",
             description="User-Agent header sent with every request.",
+        ),
+        th.Property(
+            "state_interval_seconds",
+            th.NumberType(minimum=0, maximum=3600),
+            default=DEFAULT_STATE_INTERVAL,
+            title="State interval seconds",
+            description="Least time between two STATE messages (and always one after the last "
+            "record). A crash re-reads at most about this much work; 0: after every window.",
         ),
     ]
 
@@ -116,18 +105,46 @@ class VendorTap(Tap):
     """Base of the four taps: validates settings before any request, names the bad one."""
 
     rate_limit_policy: ClassVar[RateLimitPolicy]
-    # The SDK's msgspec writer: same messages as the stdlib one, several times cheaper to encode.
-    message_writer_class = MsgSpecWriter
+    message_writer_class = RunMessageWriter
     #: Settings holding a UTC date-time that must parse and not lie in the future.
     date_time_settings: ClassVar[tuple[str, ...]] = ("start_date",)
     #: Settings holding an http(s) base URL.
     url_settings: ClassVar[tuple[str, ...]] = ("api_url",)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        assert isinstance(self.message_writer, RunMessageWriter)
+        # The SDK's own writer sends the whole state after every partition (see messages.py).
+        interval = float(self.config.get("state_interval_seconds", DEFAULT_STATE_INTERVAL))
+        self.paced_state_writer = PacedStateWriter(self.message_writer, interval)
+        self._state_writer = self.paced_state_writer
+
     @cached_property
     def runtime(self) -> TapRuntime:
-        """The state shared by this run's streams."""
+        """What this run's streams share, its authenticator included."""
         secrets = secret_values(self.config, self.config_jsonschema)
-        return TapRuntime(policy=self.rate_limit_policy, redact=Redactor(secrets))
+        runtime = TapRuntime(policy=self.rate_limit_policy, redact=Redactor(secrets))
+        runtime.authenticator = self.build_authenticator(runtime)
+        return runtime
+
+    def build_authenticator(self, runtime: TapRuntime) -> AuthBase:
+        """The credential of every request of the run; each tap says how it is sent."""
+        raise NotImplementedError
+
+    @override
+    def sync_all(self) -> None:  # type: ignore[misc]  # wrapped, not changed
+        """The SDK's sync, then the last state (also when a stream failed)."""
+        try:
+            super().sync_all()
+        finally:
+            self.paced_state_writer.flush()
+
+    @override
+    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
+        """On SIGTERM/SIGINT the state goes out at once, not when it would be due."""
+        self.paced_state_writer.write_state(self.state)
+        self.paced_state_writer.flush()
+        super()._handle_termination(signum, frame)  # writes it again: skipped as unchanged
 
     @classmethod
     def invoke(  # type: ignore[override]

@@ -11,9 +11,15 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 import pendulum
 
+#: How far back a first sync reads when no ``start_date`` is set (what LaunchDarkly itself reads
+#: when ``from`` is omitted, docs/api/launchdarkly.md §2.2; the same default for PM2).
+DEFAULT_HISTORY = timedelta(days=7)
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+ONE_MS = timedelta(milliseconds=1)
 CANONICAL = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00")
 
 
@@ -49,6 +55,25 @@ def from_epoch_ms(value: float) -> datetime:
     return datetime.fromtimestamp(value / 1000, tz=timezone.utc)
 
 
+def to_epoch_ms(moment: datetime) -> int:
+    """Unix milliseconds, rounded up: an integer ``t >= to_epoch_ms(m)`` exactly when t >= m.
+
+    Window bounds go through this one function, so ``[start, end)`` in milliseconds holds the
+    same events as in microseconds, and consecutive windows neither overlap nor leave a gap.
+    """
+    return -((EPOCH - moment) // ONE_MS)
+
+
+def iso_ms(moment: datetime) -> str:
+    """UTC with milliseconds and ``Z`` (``2026-01-31T12:00:00.000Z``), as JavaScript writes it."""
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def as_count(value: Any) -> int | None:
+    """``value`` when the vendor sent a count (an integer, not a boolean), else None."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def utc_now() -> datetime:
     """Return the current time as an aware UTC datetime."""
     return datetime.now(timezone.utc)
@@ -64,6 +89,7 @@ class ServerClock:
 
     def __init__(self) -> None:
         self._offset = timedelta(0)
+        self.known = False  # whether a Date header has been seen (else local UTC is used)
 
     def observe(self, date_header: str | None) -> None:
         """Take in a response's ``Date`` header (RFC 9110), ignoring garbled values."""
@@ -76,6 +102,7 @@ class ServerClock:
         if server_now.tzinfo is None:
             return
         self._offset = server_now - utc_now()
+        self.known = True
 
     def now(self) -> datetime:
         """The current time on the server, as an aware UTC datetime."""

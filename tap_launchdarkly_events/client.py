@@ -6,9 +6,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import requests
-from singer_sdk.authenticators import APIKeyAuthenticator
 from singer_sdk.exceptions import FatalAPIError
 from singer_sdk.helpers.jsonpath import extract_jsonpath
+from typing_extensions import override
 
 from tap_common.pagination import UniqueCursorPaginator
 from tap_common.payload import json_payload
@@ -17,7 +17,7 @@ from tap_common.stream import VendorStream
 
 # Route and account budgets per ten seconds; the reset is epoch milliseconds and is sometimes
 # already past (then the stream backs off exponentially); an IP limit sends Retry-After
-# (launchdarkly.md §7).
+# (docs/api/launchdarkly.md §7).
 LAUNCHDARKLY_RATE_LIMITS = RateLimitPolicy(
     remaining_headers=("X-Ratelimit-Route-Remaining", "X-Ratelimit-Global-Remaining"),
     reset_header="X-Ratelimit-Reset",
@@ -29,12 +29,13 @@ class NextLinkCursorPaginator(UniqueCursorPaginator):
     """Only the ``after`` cursor of ``_links.next.href``; the stream re-sends its own parameters.
 
     Whether LaunchDarkly's next link repeats the caller's parameters is UNVERIFIED
-    (launchdarkly.md §5): a bare ``?after=`` link would silently move ``to`` to "now".
+    (docs/api/launchdarkly.md §5): a bare ``?after=`` link would silently move ``to`` to "now".
     """
 
     def __init__(self) -> None:
         super().__init__("$._links.next.href")
 
+    @override
     def extract_cursor(self, response: requests.Response) -> str | None:
         """The ``after`` value of the next link; None when there is no (or an empty) link."""
         href = next(extract_jsonpath(self._jsonpath, json_payload(response)), None)
@@ -54,25 +55,17 @@ class LaunchDarklyStream(VendorStream[Any]):
     )
 
     @property
-    def authenticator(self) -> APIKeyAuthenticator:
-        """The token verbatim in ``Authorization``: LaunchDarkly takes no ``Bearer`` prefix."""
-        return APIKeyAuthenticator(
-            key="Authorization", value=self.config["api_token"], location="header"
-        )
-
-    @property
+    @override
     def http_headers(self) -> dict[str, str]:
         """The beta route answers 403 without ``LD-API-Version: beta``; one value only."""
-        return {
-            "LD-API-Version": "beta",
-            "Accept": "application/json",
-            "User-Agent": self.user_agent,
-        }
+        return super().http_headers | {"LD-API-Version": "beta"}
 
+    @override
     def get_new_paginator(self) -> NextLinkCursorPaginator:
         """Follow ``_links.next`` until it is missing or empty."""
         return NextLinkCursorPaginator()
 
+    @override
     def validate_response(self, response: requests.Response) -> None:
         """A refused API version is not a credential problem: say what it is."""
         if response.status_code == 403 and "LD-API-Version" in response.text:
@@ -83,6 +76,7 @@ class LaunchDarklyStream(VendorStream[Any]):
             raise FatalAPIError(msg)
         super().validate_response(response)
 
+    @override
     def vendor_error_detail(self, response: requests.Response) -> str:
         """``message`` of LaunchDarkly's error body, with each ``errors[]`` attribute."""
         try:

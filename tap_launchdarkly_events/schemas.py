@@ -1,4 +1,4 @@
-"""The flag-event record schema, field for field as launchdarkly.md §3 describes it.
+"""The flag-event record schema, field for field as docs/api/launchdarkly.md §3 describes it.
 
 Variation values are left untyped (a flag can serve booleans, strings, numbers or JSON);
 ``eventType``, ``impact.reason`` and ``actions`` are open strings, not enums.

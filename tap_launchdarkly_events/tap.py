@@ -6,7 +6,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from singer_sdk import typing as th
+from singer_sdk.authenticators import APIKeyAuthenticator
+from typing_extensions import override
 
+from tap_common.runtime import TapRuntime
 from tap_common.tap import VendorTap, common_settings, incremental_settings, window_setting
 from tap_launchdarkly_events.client import LAUNCHDARKLY_RATE_LIMITS, LaunchDarklyStream
 from tap_launchdarkly_events.streams import DEFAULT_WINDOW_EVENTS, FlagEventsStream
@@ -94,6 +97,7 @@ class TapLaunchDarklyEvents(VendorTap):
         *common_settings(page_size_max=100, page_size_default=100),
     ).to_dict()
 
+    @override
     def check_settings(self, config: Mapping[str, Any]) -> list[str]:
         """An empty environment list would sync nothing and look like success."""
         errors = super().check_settings(config)
@@ -101,6 +105,14 @@ class TapLaunchDarklyEvents(VendorTap):
             errors.append("environment_keys: give at least one environment key")
         return errors
 
+    @override
+    def build_authenticator(self, runtime: TapRuntime) -> APIKeyAuthenticator:
+        """The token verbatim in ``Authorization``: LaunchDarkly takes no ``Bearer`` prefix."""
+        return APIKeyAuthenticator(
+            key="Authorization", value=self.config["api_token"], location="header"
+        )
+
+    @override
     def discover_streams(self) -> list[LaunchDarklyStream]:
         """The flag-events stream."""
         return [FlagEventsStream(tap=self)]

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any
 
 import requests
 from singer_sdk.helpers.types import Context
+from typing_extensions import override
 
 from tap_common.auth import AccessToken, RefreshingTokenAuth
 from tap_common.payload import json_payload
 from tap_common.ratelimit import RateLimitPolicy
+from tap_common.runtime import TapRuntime
 from tap_common.stream import VendorStream
 from tap_common.timeutil import parse_utc
 
-if TYPE_CHECKING:
-    from tap_pm2_events.tap import TapPm2Events
-
-# PM2 documents no rate limit (pm2.md §5, UNVERIFIED): honour Retry-After if a 429 ever comes.
+# PM2 documents no rate limit (docs/api/pm2.md §5, UNVERIFIED): honour Retry-After if a 429
+# ever comes.
 PM2_RATE_LIMITS = RateLimitPolicy()
 CREDENTIAL_HINT = (
     "the `refresh_token` setting (PM2.io dashboard → Settings → create a token), `client_id` "
@@ -30,19 +31,15 @@ class Pm2TokenAuth(RefreshingTokenAuth):
     vendor = "PM2"
     credential_hint = CREDENTIAL_HINT
 
-    def __init__(self, tap: TapPm2Events) -> None:
-        config = tap.config
-        super().__init__(
-            tap.runtime,
-            timeout=config["request_timeout"],
-            user_agent=config.get("user_agent") or f"{tap.name} (singer-sdk)",
-        )
+    def __init__(self, config: Mapping[str, Any], runtime: TapRuntime, user_agent: str) -> None:
+        super().__init__(runtime, timeout=config["request_timeout"], user_agent=user_agent)
         self.url = str(config["auth_url"]).rstrip("/") + "/api/oauth/token"
         self.client_id = str(config["client_id"])
         self.refresh_token = str(config["refresh_token"])
 
+    @override
     def exchange(self, previous: AccessToken | None) -> AccessToken:
-        """JSON body, as the current official client sends it (pm2.md §3.2)."""
+        """JSON body, as the current official client sends it (docs/api/pm2.md §3.2)."""
         body = self.post_json(
             self.url,
             {
@@ -63,20 +60,7 @@ class Pm2Stream(VendorStream[Any]):
     vendor = "PM2"
     credential_hint = CREDENTIAL_HINT
 
-    def __init__(self, tap: TapPm2Events, **kwargs: Any) -> None:
-        super().__init__(tap, **kwargs)
-        self.pm2 = tap
-
-    @property
-    def authenticator(self) -> Pm2TokenAuth:
-        """One token for every stream of the run."""
-        return self.pm2.token_auth
-
-    @property
-    def http_headers(self) -> dict[str, str]:
-        """JSON both ways."""
-        return {"Accept": "application/json", "User-Agent": self.user_agent}
-
+    @override
     def vendor_error_detail(self, response: requests.Response) -> str:
         """``msg`` of PM2's error body (UNVERIFIED shape: fall back to the text)."""
         try:
@@ -88,11 +72,13 @@ class Pm2Stream(VendorStream[Any]):
 class BucketDataStream(Pm2Stream):
     """A route of one bucket's data node (``node.endpoints.web`` of the bucket)."""
 
-    # The data routes take a JSON body (pm2.md §4).
+    # The data routes take a JSON body (docs/api/pm2.md §4).
     payload_as_json = True
 
+    @override
     def get_url(self, context: Context | None) -> str:
-        """The data node's URL: bucket routes are not served by the main API host."""
+        """The data node's URL (from the bucket, in the context): bucket routes are not served
+        by the main API host."""
         assert context is not None
-        base = self.pm2.data_endpoints[context["bucket_id"]]
-        return base.rstrip("/") + self.path.format(bucket_id=context["bucket_id"])
+        base = str(context["data_endpoint"]).rstrip("/")
+        return base + self.path.format(bucket_id=context["bucket_id"])

@@ -1,4 +1,4 @@
-"""Record schemas of tap-pm2-events (pm2.md §2 and §4; event payloads are free-form)."""
+"""Record schemas of tap-pm2-events (docs/api/pm2.md §2 and §4; event payloads are free-form)."""
 
 from singer_sdk import typing as th
 

@@ -5,31 +5,35 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Iterable, Iterator
-from datetime import datetime, timedelta, timezone
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime, timedelta
+from typing import Any, NoReturn
 
 import requests
 from singer_sdk.helpers.types import Context
 from singer_sdk.pagination import OffsetPaginator
+from typing_extensions import override
 
 from tap_common.payload import json_payload
-from tap_common.timeutil import from_epoch_ms, parse_utc, to_utc_iso
+from tap_common.timeutil import (
+    DEFAULT_HISTORY,
+    as_count,
+    from_epoch_ms,
+    iso_ms,
+    parse_utc,
+    to_epoch_ms,
+    to_utc_iso,
+)
+from tap_common.windowed import WindowedStream
 from tap_common.windows import CountSizedWindows, Window, resume_from
 from tap_pm2_events import schemas
 from tap_pm2_events.client import BucketDataStream, Pm2Stream
 
-DEFAULT_HISTORY = timedelta(days=7)
-EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-# The backend is Elasticsearch (pm2.md §0 ONPREM): offset + limit past its default result window
-# (10,000) is refused. So a time window may hold at most that many events; one holding more is
-# cut and read again.
+# The backend is Elasticsearch (docs/api/pm2.md §0 ONPREM): offset + limit past its default
+# result window (10,000) is refused. So a time window may hold at most that many events; one
+# holding more is cut and read again.
 RESULT_WINDOW = 10_000
 SMALLEST_WINDOW = timedelta(seconds=1)
-
-
-class ResultWindowFullError(Exception):
-    """The next page would ask past the result window (or ``window_max_events``): cut it."""
 
 
 class BucketsStream(Pm2Stream):
@@ -41,6 +45,7 @@ class BucketsStream(Pm2Stream):
     records_jsonpath = "$[*]"
     schema = schemas.BUCKET.to_dict()
 
+    @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         """The buckets; a configured id the token cannot read is an error, not a silent gap."""
         wanted = set(self.config.get("bucket_ids") or [])
@@ -54,13 +59,13 @@ class BucketsStream(Pm2Stream):
             msg = f"bucket_ids: not readable with this refresh token: {', '.join(missing)}"
             raise ValueError(msg)
 
+    @override
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
-        """Keep the public fields and remember the data node (``secret_id`` never leaves)."""
+        """Keep the public fields, the data node among them (``secret_id`` never leaves)."""
         endpoints = (row.get("node") or {}).get("endpoints") or {}
         # The list carries node.endpoints like GET /api/bucket/:id does (UNVERIFIED for the
         # list); without one, the main API host is the best guess.
         web = endpoints.get("web") or self.config["api_url"]
-        self.pm2.data_endpoints[row["_id"]] = web
         return {
             "id": row["_id"],
             "name": row.get("name"),
@@ -70,9 +75,10 @@ class BucketsStream(Pm2Stream):
             "created_at": row.get("created_at"),
         }
 
+    @override
     def get_child_context(self, record: dict, context: Context | None) -> dict[str, Any]:
-        """Each bucket's routes are read per bucket."""
-        return {"bucket_id": record["id"]}
+        """Each bucket's routes are read per bucket, from the bucket's data node."""
+        return {"bucket_id": record["id"], "data_endpoint": record["data_endpoint"]}
 
 
 class EventKeysStream(BucketDataStream):
@@ -83,28 +89,33 @@ class EventKeysStream(BucketDataStream):
     path = "/api/bucket/{bucket_id}/data/eventsKeysByApp"
     primary_keys = ("bucket_id", "app_name", "event_name")
     schema = schemas.EVENT_KEY.to_dict()
+    state_partitioning_keys = ["bucket_id"]  # noqa: RUF012 (the SDK declares it a list)
 
+    @override
     def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
         """Rows of (app, event name, count) from whichever shape arrives (UNVERIFIED)."""
         for app_name, event_name, count in _event_keys(json_payload(response)):
             yield {"app_name": app_name, "event_name": event_name, "count": count}
 
+    @override
     def generate_child_contexts(
         self, record: dict, context: Context | None
     ) -> Iterator[dict[str, Any]]:
         """One context per (bucket, app, event name) that passes the filters."""
+        assert context is not None
         apps, names = self.config.get("app_names"), self.config.get("event_names")
         if (not apps or record["app_name"] in apps) and (
             not names or record["event_name"] in names
         ):
             yield {
                 "bucket_id": record["bucket_id"],
+                "data_endpoint": context["data_endpoint"],
                 "app_name": record["app_name"],
                 "event_name": record["event_name"],
             }
 
 
-class EventsStream(BucketDataStream):
+class EventsStream(WindowedStream[int], BucketDataStream):
     """Every event of one name in a bucket (of one app, when ``app_names`` is set).
 
     The run reads up to an end pinned at its start, so new events cannot shift the offsets
@@ -113,7 +124,8 @@ class EventsStream(BucketDataStream):
 
     Windows are sized by count: the first runs from the start to the pinned end, and one that
     overflows the result window is cut (sized from the density of what it returned) and read
-    again; later windows are sized from the density seen. State advances after each window.
+    again; later windows are sized from the density seen. A cut can come on any page, so a
+    window is held back until read whole. State advances after each window.
     """
 
     name = "events"
@@ -122,82 +134,79 @@ class EventsStream(BucketDataStream):
     http_method = "POST"
     primary_keys = ("event_id",)
     replication_key = "at"
-    is_sorted = False  # PM2 documents no order (pm2.md §4.1)
-    checkpoints_each_window = True
+    buffers_windows = True
     schema = schemas.EVENT.to_dict()
+    _sizer: CountSizedWindows  # the planner of the partition being read
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._window: Window | None = None
-        self._seen: tuple[int, int, int] | None = None  # events, earliest, latest `at` (ms)
         self._partitions_read: set[tuple[str, ...]] = set()
 
     @property
+    @override
     def state_partitioning_keys(self) -> list[str]:
         """Per (bucket, event name), and per app only when apps are filtered."""
         keys = ["bucket_id", "event_name"]
         return [*keys, "app_name"] if self.config.get("app_names") else keys
 
+    @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
-        """The partition's events, window by window, checkpointing after each."""
+        """The partition's events; the same event name of another app is read once."""
         assert context is not None
         partition = tuple(str(context[key]) for key in self.state_partitioning_keys)
         if partition in self._partitions_read:
-            return  # the same event name of another app: read once across apps
+            return
         self._partitions_read.add(partition)
-        end = self.pm2.run_end
-        start = self._start(self.get_context_state(context), end)
-        windows = CountSizedWindows(self.config["window_max_events"], smallest=SMALLEST_WINDOW)
-        while window := windows.next(start, end):
-            try:
-                batch = self._read_whole(context, window)
-            except ResultWindowFullError:
-                if not windows.can_cut(window):
-                    raise
-                windows.cut(window, self._overflowing_count(window))
-                continue
-            yield from self.read_window(context, window, batch)
-            windows.held(window, len(batch))
-            start = window.end
+        yield from super().get_records(context)
 
-    def get_new_paginator(self) -> OffsetPaginator:
+    @override
+    def windows(self, context: Context) -> CountSizedWindows:
+        """From the bookmark (less the look-back) to the run's pinned end, cut by count."""
+        end = self.runtime.run_end
+        start = resume_from(
+            self.get_context_state(context).get("replication_key_value"),
+            lookback=timedelta(minutes=self.config["lookback_minutes"]),
+            start_date=self.config.get("start_date"),
+            default=end - DEFAULT_HISTORY,
+        )
+        self._sizer = CountSizedWindows(
+            self.config["window_max_events"], start, lambda: end, smallest=SMALLEST_WINDOW
+        )
+        return self._sizer
+
+    @override
+    def get_new_paginator(self) -> EventPaginator:
         """Offsets until a short page; never past the result window."""
-        return EventPaginator(self.config["page_size"], self.config["window_max_events"])
+        page_size, ceiling = self.config["page_size"], self.config["window_max_events"]
+        return EventPaginator(page_size, ceiling, self._sizer.result_window_full)
 
-    def prepare_request_payload(
-        self, context: Context | None, next_page_token: int | None
-    ) -> dict[str, Any]:
-        """The pinned window as ISO-8601 UTC with milliseconds, as the official client sends."""
-        assert context is not None
-        assert self._window is not None
+    @override
+    def window_params(self, window: Window, context: Context, page: int | None) -> dict[str, Any]:
+        """The window as ISO-8601 UTC with milliseconds, as the official client sends."""
         body = {
             "event_name": context["event_name"],
-            "start": _iso_ms(self._window.start),
-            "end": _iso_ms(self._window.end),
+            "start": iso_ms(window.start),
+            "end": iso_ms(window.end),
             "limit": self.config["page_size"],
-            "offset": next_page_token or 0,
+            "offset": page or 0,
         }
         if "app_name" in self.state_partitioning_keys:
             body["app_name"] = context["app_name"]
         return body
 
-    def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
-        """The page's events inside the current window ``[start, end)``.
-
-        A full page whose times show the window holds far more than ``window_max_events`` ends
-        the window before any of it is processed: it is cut and read again.
-        """
-        assert self._window is not None
-        first, end = _ceil_ms(self._window.start), _ceil_ms(self._window.end)
+    @override
+    def window_records(self, window: Window, response: requests.Response) -> Iterable[dict]:
+        """The page's events inside ``[start, end)``; a full page whose times show the window
+        holding far more than ``window_max_events`` cuts it before any of it is processed."""
+        first, end = to_epoch_ms(window.start), to_epoch_ms(window.end)
         inside = [(event, raw, ms) for event, raw, ms in _timed(json_payload(response))
                   if first <= ms < end]  # fmt: skip
-        if inside:
-            self._saw([ms for _, _, ms in inside])
-        if len(inside) >= self.config["page_size"] and self._clearly_overfull():
-            raise ResultWindowFullError
+        full = len(inside) >= self.config["page_size"]
+        self._sizer.page([ms for _, _, ms in inside], full=full)
         for event, raw, ms in inside:
             yield _event_record(event, raw, ms)
 
+    @override
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
         """Stamp the bucket and compute the primary key."""
         assert context is not None
@@ -205,69 +214,31 @@ class EventsStream(BucketDataStream):
         row["event_id"] = _event_id(row)
         return super().post_process(row, context)
 
-    def _read_whole(self, context: Context, window: Window) -> list[dict[str, Any]]:
-        """A window's events, buffered (at most the result window) so a cut emits nothing twice."""
-        self._window, self._seen = window, None
-        return list(super().get_records(context))
-
-    def _saw(self, times: list[int]) -> None:
-        """Add a page's event times (ms) to the window's count and span."""
-        count, low, high = self._seen or (0, min(times), max(times))
-        self._seen = (count + len(times), min(low, *times), max(high, *times))
-
-    def _estimated_count(self, window: Window) -> int:
-        """Events in the window, from the span of those read so far.
-
-        If the API returns events in time order (newest first is the guess, pm2.md §4.1), that
-        span is dense and the estimate right; in any other order it is about the window and the
-        estimate about what was read.
-        """
-        assert self._seen is not None
-        count, low, high = self._seen
-        return _scaled_count(count, window, high - low)
-
-    def _overflowing_count(self, window: Window) -> int | None:
-        """What a window that overflowed holds: at least twice what it returned (None: unknown)."""
-        if self._seen is None:
-            return None  # nothing inside the window came back: halve it
-        return max(2 * self._seen[0], self._estimated_count(window))
-
-    def _clearly_overfull(self) -> bool:
-        """Whether time-ordered full pages show a window holding over twice its cap."""
-        assert self._window is not None
-        if self._window.end - self._window.start <= SMALLEST_WINDOW:
-            return False  # read whole, up to the result window
-        return self._estimated_count(self._window) > 2 * self.config["window_max_events"]
-
-    def _start(self, state: dict[str, Any], end: datetime) -> datetime:
-        return resume_from(
-            state.get("replication_key_value"),
-            lookback=timedelta(minutes=self.config["lookback_minutes"]),
-            start_date=self.config.get("start_date"),
-            default=end - DEFAULT_HISTORY,
-        )
-
 
 class EventPaginator(OffsetPaginator):
     """``offset`` paging that ends on a short page and never pages past ``ceiling`` events."""
 
-    def __init__(self, page_size: int, ceiling: int) -> None:
+    def __init__(self, page_size: int, ceiling: int, on_ceiling: Callable[[], NoReturn]) -> None:
         super().__init__(start_value=0, page_size=page_size)
         self.ceiling = ceiling  # at most the result window
+        self.on_ceiling = on_ceiling
 
+    @override
     def has_more(self, response: requests.Response) -> bool:
         """A full page may have a successor; a short (or empty) one is the last."""
         return len(json_payload(response)) >= self.page_size
 
+    @override
     def continue_if_empty(self, response: requests.Response) -> bool:
         """A full page whose events all fall outside the window is not the end."""
         return self.has_more(response)
 
+    @override
     def get_next(self, response: requests.Response) -> int | None:
-        """The next offset, or ResultWindowFullError when it would ask past the ceiling."""
+        """The next offset; past the ceiling, the window is cut (``on_ceiling``)."""
         offset = super().get_next(response)
         if offset is not None and offset + self.page_size > self.ceiling:
-            raise ResultWindowFullError
+            self.on_ceiling()
         return offset
 
 
@@ -282,7 +253,9 @@ class EventHistogramsStream(BucketDataStream):
     replication_key = "bucket_start"
     is_sorted = True  # parse_response sorts the points
     schema = schemas.EVENT_HISTOGRAM.to_dict()
+    state_partitioning_keys = ["bucket_id", "app_name", "event_name"]  # noqa: RUF012
 
+    @override
     def prepare_request_payload(
         self, context: Context | None, next_page_token: Any
     ) -> dict[str, Any]:
@@ -295,6 +268,7 @@ class EventHistogramsStream(BucketDataStream):
             "days": self._days(context),
         }
 
+    @override
     def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
         """Points from the bookmark's bucket on, oldest first (the newest is partial)."""
         points = sorted(
@@ -307,6 +281,7 @@ class EventHistogramsStream(BucketDataStream):
                 "count": count,
             }
 
+    @override
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
         """Points before the bookmark were final when read: not emitted again."""
         assert context is not None
@@ -321,7 +296,7 @@ class EventHistogramsStream(BucketDataStream):
         bookmark = self.get_starting_replication_key_value(context)
         if not bookmark:
             return configured
-        behind = self.pm2.run_end - parse_utc(bookmark)
+        behind = self.runtime.run_end - parse_utc(bookmark)
         needed = math.floor(behind / timedelta(days=1)) + 1
         if needed > configured:
             self.logger.warning(
@@ -341,7 +316,7 @@ def _event_keys(payload: Any) -> Iterator[tuple[str, str, int | None]]:
         for app, events in payload.items():
             names = events.items() if isinstance(events, dict) else ((n, None) for n in events)
             for name, count in names:
-                yield str(app), str(name), _count(count)
+                yield str(app), str(name), as_count(count)
         return
     for entry in payload or []:
         app = entry.get("app_name") or entry.get("key")
@@ -357,16 +332,15 @@ def _event_keys(payload: Any) -> Iterator[tuple[str, str, int | None]]:
                 yield (
                     str(app),
                     str(event.get("name") or event.get("key")),
-                    _count(event.get("count")),
+                    as_count(event.get("count")),
                 )
 
 
-def _count(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
 def _raw_time(event: dict[str, Any]) -> Any:
-    """``at`` (epoch ms, or an ISO string), else ``created_at`` / ``timestamp`` (pm2.md §4.1)."""
+    """``at`` (epoch ms, or an ISO string), else ``created_at`` / ``timestamp``.
+
+    The field names are UNVERIFIED (docs/api/pm2.md §4.1).
+    """
     return next((event[k] for k in ("at", "created_at", "timestamp") if event.get(k)), None)
 
 
@@ -377,11 +351,14 @@ def _timed(events: list[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], Any, 
         if isinstance(raw, int) and not isinstance(raw, bool):
             yield event, raw, raw
         elif raw is not None:
-            yield event, raw, _ceil_ms(_moment(raw))
+            yield event, raw, to_epoch_ms(_moment(raw))
 
 
 def _event_record(event: dict[str, Any], raw: Any, at_ms: int) -> dict[str, Any]:
-    """The event with a UTC ``at``, its raw epoch ms, and app and server names (pm2.md §4.1)."""
+    """The event with a UTC ``at``, its raw epoch ms, and app and server names.
+
+    Where the app and server names sit is UNVERIFIED (docs/api/pm2.md §4.1).
+    """
     process = event.get("process") or {}
     record = dict(event)
     record["at"] = to_utc_iso(_moment(raw))
@@ -390,17 +367,6 @@ def _event_record(event: dict[str, Any], raw: Any, at_ms: int) -> dict[str, Any]
     record["app_name"] = event.get("app_name") or process.get("name")
     record["server_name"] = event.get("server_name") or process.get("server")
     return record
-
-
-def _ceil_ms(moment: datetime) -> int:
-    """Epoch milliseconds, rounded up: an integer ``t >= _ceil_ms(m)`` exactly when t >= m."""
-    return -((EPOCH - moment) // timedelta(milliseconds=1))
-
-
-def _scaled_count(count: int, window: Window, span_ms: int) -> int:
-    """``count`` events over ``span_ms``, scaled to the whole window."""
-    length_ms = (window.end - window.start) / timedelta(milliseconds=1)
-    return math.ceil(count * length_ms / max(1, span_ms))
 
 
 def _event_id(record: dict[str, Any]) -> str:
@@ -426,7 +392,3 @@ def _moment(value: Any) -> datetime:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return from_epoch_ms(int(value))
     return parse_utc(str(value))
-
-
-def _iso_ms(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from functools import cached_property
 from typing import ClassVar
 
 from singer_sdk import typing as th
+from typing_extensions import override
 
-from tap_common.tap import VendorTap, common_settings, window_setting
+from tap_common.runtime import TapRuntime
+from tap_common.tap import VendorTap, common_settings, incremental_settings, window_setting
 from tap_pm2_events.client import PM2_RATE_LIMITS, Pm2Stream, Pm2TokenAuth
 from tap_pm2_events.streams import (
     RESULT_WINDOW,
@@ -18,7 +18,8 @@ from tap_pm2_events.streams import (
     EventsStream,
 )
 
-# The public OAuth client id the official clients use for user-created tokens (pm2.md §3.2).
+# The public OAuth client id the official clients use for user-created tokens
+# (docs/api/pm2.md §3.2).
 PUBLIC_CLIENT_ID = "795984050"
 
 
@@ -78,19 +79,7 @@ class TapPm2Events(VendorTap):
             title="Event names",
             description="Only these event names. Unset: every name eventsKeysByApp lists.",
         ),
-        th.Property(
-            "start_date",
-            th.DateTimeType,
-            title="Start date",
-            description="Earliest event time to sync (UTC). Unset: the last 7 days.",
-        ),
-        th.Property(
-            "lookback_minutes",
-            th.IntegerType(minimum=0, maximum=10080),
-            default=30,
-            title="Look-back minutes",
-            description="Each run re-reads this much before its bookmark, where late events land.",
-        ),
+        *incremental_settings(lookback_why="where late events land", lookback_max=10080),
         th.Property(
             "histogram_interval",
             th.StringType,
@@ -115,21 +104,13 @@ class TapPm2Events(VendorTap):
         *common_settings(page_size_max=RESULT_WINDOW, page_size_default=100),
     ).to_dict()
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        #: bucket id -> its data node, filled by the buckets stream (its parent of all).
-        self.data_endpoints: dict[str, str] = {}
-
-    @cached_property
-    def token_auth(self) -> Pm2TokenAuth:
+    @override
+    def build_authenticator(self, runtime: TapRuntime) -> Pm2TokenAuth:
         """One access token for every stream of the run."""
-        return Pm2TokenAuth(self)
+        user_agent = self.config.get("user_agent") or f"{self.name} (singer-sdk)"
+        return Pm2TokenAuth(self.config, runtime, user_agent)
 
-    @cached_property
-    def run_end(self) -> datetime:
-        """The run reads events up to here (server time at first use), so offsets stay put."""
-        return self.runtime.server_clock.now()
-
+    @override
     def discover_streams(self) -> list[Pm2Stream]:
         """Buckets, their event keys, and per event name its events and histogram."""
         return [

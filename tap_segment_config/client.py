@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import requests
-from singer_sdk.authenticators import BearerTokenAuthenticator
 from singer_sdk.helpers.types import Context
+from typing_extensions import override
 
 from tap_common.pagination import UniqueCursorPaginator
 from tap_common.payload import json_payload
@@ -14,7 +14,7 @@ from tap_common.ratelimit import RateLimitPolicy, ResetFormat
 from tap_common.stream import VendorStream
 
 # Segment sends X-RateLimit-* on every success and Retry-After (whole seconds) on a 429
-# (segment.md §7); the reset is an RFC 5322 date.
+# (docs/api/segment.md §7); the reset is an RFC 5322 date.
 SEGMENT_RATE_LIMITS = RateLimitPolicy(
     remaining_headers=("X-RateLimit-Remaining",),
     reset_header="X-RateLimit-Reset",
@@ -31,16 +31,7 @@ class SegmentStream(VendorStream[Any]):
         "with access to this workspace, and `api_url` (US or EU workspace)"
     )
 
-    @property
-    def authenticator(self) -> BearerTokenAuthenticator:
-        """``Authorization: Bearer <api_token>``."""
-        return BearerTokenAuthenticator(token=self.config["api_token"])
-
-    @property
-    def http_headers(self) -> dict[str, str]:
-        """Unversioned JSON: Segment serves its most stable version of each endpoint."""
-        return {"Accept": "application/json", "User-Agent": self.user_agent}
-
+    @override
     def vendor_error_detail(self, response: requests.Response) -> str:
         """The messages (and fields) of Segment's ``{"errors": [...]}`` envelope."""
         try:
@@ -49,6 +40,7 @@ class SegmentStream(VendorStream[Any]):
         except (ValueError, KeyError, TypeError):
             return super().vendor_error_detail(response)
 
+    @override
     def requested_wait(self, response: requests.Response) -> float | None:
         """``Retry-After`` first; else the 429 body's ``msBeforeNext``; else the reset date."""
         wait = super().requested_wait(response)
@@ -63,10 +55,12 @@ class SegmentStream(VendorStream[Any]):
 class SegmentListStream(SegmentStream):
     """A cursor-paged Segment list: ``pagination.count`` / ``pagination.cursor``."""
 
+    @override
     def get_new_paginator(self) -> UniqueCursorPaginator:
         """Follow ``data.pagination.next`` until it is absent or null."""
         return UniqueCursorPaginator("$.data.pagination.next")
 
+    @override
     def get_url_params(self, context: Context | None, next_page_token: Any) -> dict[str, Any]:
         """The largest configured page, and the cursor Segment handed back."""
         return {"pagination.count": self.config["page_size"], "pagination.cursor": next_page_token}

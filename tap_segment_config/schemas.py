@@ -1,4 +1,6 @@
-"""Record schemas, field for field as Segment's Public API models define them (segment.md §5).
+"""Record schemas, field for field as Segment's Public API models define them.
+
+See docs/api/segment.md §5.
 
 Free-form maps (destination ``settings``, subscription ``settings``, preset ``fields``) are
 objects with any keys. Values Segment types as "any" (``defaultValue``, ``choices``) are left

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from singer_sdk import typing as th
+from singer_sdk.authenticators import BearerTokenAuthenticator
+from typing_extensions import override
 
+from tap_common.runtime import TapRuntime
 from tap_common.tap import VendorTap, common_settings
 from tap_segment_config.client import SEGMENT_RATE_LIMITS
 from tap_segment_config.streams import (
@@ -67,6 +70,12 @@ class TapSegmentConfig(VendorTap):
         *common_settings(page_size_max=1000, page_size_default=1000),
     ).to_dict()
 
+    @override
+    def build_authenticator(self, runtime: TapRuntime) -> BearerTokenAuthenticator:
+        """``Authorization: Bearer <api_token>``."""
+        return BearerTokenAuthenticator(token=self.config["api_token"])
+
+    @override
     def discover_streams(self) -> list[SegmentStream]:
         """One instance of each stream."""
         return [stream_type(tap=self) for stream_type in STREAM_TYPES]

@@ -191,13 +191,18 @@ class LaunchDarklyDataset:
         anchor: datetime | None = None,
         days: int = 30,
         future_days: int = 3,
+        environments: int = 3,
     ) -> LaunchDarklyDataset:
-        """``events`` events spread over ``days`` before ``anchor`` and ``future_days`` after."""
+        """``events`` events spread over ``days`` before ``anchor`` and ``future_days`` after,
+        in ``environments`` environments: production, staging, test, then environment-4 on."""
         rng = random.Random(seed)
         anchor = anchor or datetime.now(timezone.utc)
         project = {"id": _hex24(rng), "key": "default"}
-        environments = {key: _hex24(rng) for key in ("production", "staging", "test")}
-        dataset = cls(seed, project, environments, _rng=rng)
+        named = ("production", "staging", "test")
+        keys = named[:environments] + tuple(
+            f"environment-{number}" for number in range(len(named) + 1, environments + 1)
+        )
+        dataset = cls(seed, project, {key: _hex24(rng) for key in keys}, _rng=rng)
         first_ms = _millis(anchor - timedelta(days=days))
         span_ms = (days + future_days) * DAY_MS
         with collector_paused():

@@ -6,10 +6,12 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from tap_common.redaction import Redactor
-from tap_common.timeutil import ServerClock, parse_utc, to_utc_iso
+from tap_common.timeutil import ServerClock, parse_utc, to_epoch_ms, to_utc_iso
 from tap_common.windows import (
     CountSizedWindows,
+    ResultWindowExceededError,
     Window,
+    WindowOverfullError,
     WindowRules,
     ceil_to,
     floor_to,
@@ -60,7 +62,7 @@ def test_windows_are_consecutive_aligned_and_closed():
 
 
 def test_a_start_beyond_the_horizon_is_clamped_and_reported():
-    rules = WindowRules("day", oldest=timedelta(days=14), max_span=timedelta(days=14))
+    rules = WindowRules("day", oldest=timedelta(days=14))
     asked = datetime(2026, 1, 1, tzinfo=UTC)
     plan = plan_windows(rules, asked, NOW)
     assert plan.clamped_from == asked
@@ -77,51 +79,14 @@ def test_no_start_means_as_far_back_as_allowed_without_a_clamp_report():
     assert plan.windows[-1].end == datetime(2026, 11, 20, 10, 37, tzinfo=UTC)
 
 
-def test_lag_holds_back_recent_windows():
-    rules = WindowRules("hour", lag=timedelta(minutes=45))
-    plan = plan_windows(rules, datetime(2026, 11, 20, 7, tzinfo=UTC), NOW)
-    assert plan.windows[-1].end == datetime(2026, 11, 20, 9, tzinfo=UTC)
-
-
-def test_an_open_end_adds_one_shorter_window_up_to_now():
-    rules = WindowRules("day", open_end=True)
-    plan = plan_windows(rules, datetime(2026, 11, 18, 7, tzinfo=UTC), NOW)
-    assert [(w.start.day, w.end) for w in plan.windows] == [
-        (18, datetime(2026, 11, 19, tzinfo=UTC)),
-        (19, datetime(2026, 11, 20, tzinfo=UTC)),
-        (20, NOW),
-    ]
-
-
-def test_unaligned_windows_start_exactly_at_the_start_and_end_at_now():
-    rules = WindowRules("day", open_end=True, aligned=False)
-    start = datetime(2026, 11, 18, 7, 30, tzinfo=UTC)
-    plan = plan_windows(rules, start, NOW)
-    assert [(w.start, w.end) for w in plan.windows] == [
-        (start, start + timedelta(days=1)),
-        (start + timedelta(days=1), start + timedelta(days=2)),
-        (start + timedelta(days=2), NOW),
-    ]
-
-
-def test_an_unaligned_rerun_within_a_day_is_one_window():
-    rules = WindowRules("day", open_end=True, aligned=False)
-    plan = plan_windows(rules, NOW - timedelta(minutes=40), NOW)
-    assert [(w.start, w.end) for w in plan.windows] == [(NOW - timedelta(minutes=40), NOW)]
-
-
-def test_a_window_wider_than_the_api_allows_is_refused():
-    rules = WindowRules("day", size=15, max_span=timedelta(days=14))
-    with pytest.raises(ValueError, match="limit"):
-        plan_windows(rules, NOW - timedelta(days=30), NOW)
-
-
 def test_server_clock_follows_the_date_header():
     clock = ServerClock()
     clock.observe("Fri, 20 Nov 2026 10:37:12 GMT")
     assert abs(clock.now() - NOW) < timedelta(seconds=5)
     clock.observe("garbage")  # ignored
     assert abs(clock.now() - NOW) < timedelta(seconds=5)
+    assert clock.known
+    assert not ServerClock().known
 
 
 def test_redactor_masks_every_secret_and_ignores_trivial_ones():
@@ -150,6 +115,15 @@ def test_a_resume_starts_the_look_back_before_the_bookmark_but_not_before_start_
     assert resume_from(None, lookback=lookback, start_date=None, default=default) == default
 
 
+def test_a_unit_series_resumes_one_unit_after_its_bookmark_less_the_look_back():
+    bookmark = "2026-11-18T00:00:00+00:00"  # the last whole day read
+    after = resume_from(bookmark, start_date=None, unit="day")
+    assert after == datetime(2026, 11, 19, tzinfo=UTC)
+    two_back = resume_from(bookmark, start_date=None, unit="day", lookback=timedelta(days=2))
+    assert two_back == datetime(2026, 11, 17, tzinfo=UTC)
+    assert resume_from(None, start_date=None, unit="minute") is None  # as far back as allowed
+
+
 def test_a_canonical_value_is_kept_and_any_other_spelling_is_normalised():
     canonical = "2026-11-20T10:37:12.345000+00:00"
     assert to_utc_iso(canonical) == canonical
@@ -157,33 +131,87 @@ def test_a_canonical_value_is_kept_and_any_other_spelling_is_normalised():
     assert to_utc_iso("2026-11-20T10:37:12.345000Z") == canonical
 
 
+def _overfull(windows: CountSizedWindows, feed) -> bool:
+    try:
+        feed()
+    except WindowOverfullError:
+        return True
+    return False
+
+
 def test_count_sized_windows_start_whole_and_are_cut_then_sized_by_density():
-    windows = CountSizedWindows(limit=1000)
-    end = NOW + timedelta(days=10)
-    first = windows.next(NOW, end)
+    end = NOW + timedelta(days=100)
+    windows = CountSizedWindows(limit=1000, start=NOW, end=lambda: end)
+    first = windows.next()
     assert first == Window(NOW, end)  # nothing known yet: the whole range
-    assert windows.overfull(first, 5000)
-    assert not windows.overfull(first, 1000)
-    windows.cut(first, 5000)  # 500 a day: 90% of the cap is 1.8 days
-    second = windows.next(NOW, end)
+    assert _overfull(windows, lambda: windows.total(50_000))  # 500 a day: 90% of cap, 1.8 days
+    second = windows.next()
     assert second == Window(NOW, NOW + timedelta(days=1.8))
-    windows.held(second, 450)  # sparser than thought: the next window grows to hold ~900
-    assert windows.next(second.end, end) == Window(second.end, second.end + timedelta(days=3.6))
-    windows.held(second, 1)  # nearly empty: grows fourfold, no more
-    assert windows.next(second.end, end) == Window(second.end, second.end + timedelta(days=7.2))
-    windows.held(second, 0)  # empty: no density to go by, the same size again
-    assert windows.next(second.end, end) == Window(second.end, second.end + timedelta(days=1.8))
-    assert windows.next(end - timedelta(days=1), end).end == end  # never past the end
-    assert windows.next(end, end) is None
+    assert not _overfull(windows, lambda: windows.total(1000))
+    windows.held(450)  # sparser than thought: the next window grows to hold ~900
+    third = windows.next()
+    assert third == Window(second.end, second.end + timedelta(days=3.6))
+    windows.held(1)  # nearly empty: grows fourfold, no more
+    assert windows.next() == Window(third.end, third.end + timedelta(days=14.4))
+    last = None
+    while (window := windows.next()) is not None:
+        last = window
+        windows.held(0)
+    assert last is not None
+    assert last.end == end  # never past the end, and then the range is read
 
 
-def test_a_count_sized_window_cut_blind_is_halved_and_never_below_the_smallest():
-    windows = CountSizedWindows(limit=10, smallest=timedelta(seconds=1))
-    window = Window(NOW, NOW + timedelta(seconds=3))
-    windows.cut(window)  # count unknown
-    assert windows.next(NOW, NOW + timedelta(days=1)).end == NOW + timedelta(seconds=1.5)
-    windows.cut(window, 10**9)  # far too many: stops at the smallest window
-    tiny = windows.next(NOW, NOW + timedelta(days=1))
-    assert tiny.end - tiny.start == timedelta(seconds=1)
-    assert not windows.can_cut(tiny)
-    assert not windows.overfull(tiny, 10**9)  # read whole rather than looping
+def test_an_empty_window_keeps_the_size_a_cut_measured():
+    end = NOW + timedelta(days=10)
+    windows = CountSizedWindows(limit=1000, start=NOW, end=lambda: end)
+    windows.next()
+    _overfull(windows, lambda: windows.total(5000))
+    cut = windows.next()
+    windows.held(0)  # no density to go by: the same size again
+    assert windows.next() == Window(cut.end, cut.end + cut.length)
+
+
+def test_the_vendor_total_counts_once_per_window():
+    windows = CountSizedWindows(limit=10, start=NOW, end=lambda: NOW + timedelta(hours=1))
+    windows.next()
+    windows.total(None)  # not sent: says nothing
+    windows.total(5)
+    assert not _overfull(windows, lambda: windows.total(500))  # later pages: not the first
+
+
+def test_full_time_ordered_pages_cut_a_window_far_over_its_cap():
+    hour_ms = 3_600_000
+    windows = CountSizedWindows(limit=100, start=NOW, end=lambda: NOW + timedelta(hours=10))
+    windows.next()
+    dense = [to_epoch_ms(NOW) + i for i in range(100)]  # 100 events in 0.1 s of 10 hours
+    assert _overfull(windows, lambda: windows.page(dense, full=True))
+    cut = windows.next()
+    assert cut.length < timedelta(hours=10)
+    spread = [to_epoch_ms(NOW) + i * hour_ms // 100 for i in range(100)]  # density fits
+    assert not _overfull(windows, lambda: windows.page(spread, full=True))
+
+
+def test_a_window_that_cannot_be_cut_any_more_fails_clearly():
+    windows = CountSizedWindows(
+        limit=10, start=NOW, end=lambda: NOW + timedelta(seconds=3), smallest=timedelta(seconds=1)
+    )
+    windows.next()
+    assert _overfull(windows, windows.result_window_full)  # count unknown: halved
+    assert windows.next().length == timedelta(seconds=1.5)
+    assert _overfull(windows, lambda: windows.total(10**9))  # far too many: the smallest
+    tiny = windows.next()
+    assert tiny.length == timedelta(seconds=1)
+    assert not _overfull(windows, lambda: windows.total(10**9))  # read whole, not looping
+    with pytest.raises(ResultWindowExceededError, match="smallest window"):
+        windows.result_window_full()
+
+
+def test_count_sized_windows_leave_a_short_remainder_to_the_next_run():
+    now = NOW
+    windows = CountSizedWindows(
+        limit=10, start=now - timedelta(hours=1), end=lambda: now, catch_up=timedelta(minutes=1)
+    )
+    assert windows.next() is not None
+    now += timedelta(seconds=30)  # the server's clock moved on while the window was read
+    windows.held(3)
+    assert windows.next() is None

@@ -123,9 +123,45 @@ def test_admin_routes_drive_clock_faults_budget_and_log(server):
     assert [entry["status"] for entry in logged] == [503, 200, 429]
     requests.delete(f"{admin}/requests", timeout=5)
     assert requests.get(f"{admin}/requests", timeout=5).json() == []
-    features = requests.put(f"{admin}/segment/features", json={"subscriptions": False}, timeout=5)
-    assert features.json() == {"subscriptions": False}
+    options = requests.put(
+        f"{admin}/segment/options", json={"subscriptions_enabled": False}, timeout=5
+    )
+    assert options.json() == {"subscriptions_enabled": False}
     assert server.app.subscriptions_enabled is False
+
+
+@pytest.mark.parametrize(
+    ("options", "error"),
+    [
+        ({"subscriptions_enabled": False, "nope": 1}, "unknown option(s) nope"),
+        ({"subscriptions_enabled": "no"}, 'subscriptions_enabled takes bool, not "no"'),
+        ([False], "options are a JSON object"),
+    ],
+)
+def test_options_are_checked_before_any_is_applied(server, options, error):
+    answer = requests.put(f"{server.url}/_emulator/segment/options", json=options, timeout=5)
+    assert answer.status_code == 400
+    assert error in answer.json()["error"]
+    assert server.app.subscriptions_enabled is True
+
+
+def test_options_take_json_types_an_int_for_a_float_and_null_where_declared(server):
+    server.app.options = {"ratio": float, "limit": int | None, "strict": bool}
+    assert server.app.set_options({"ratio": 2, "limit": None, "strict": True}) == {
+        "ratio": 2.0,
+        "limit": None,
+        "strict": True,
+    }
+    assert isinstance(server.app.ratio, float)
+    for refused in ({"limit": True}, {"limit": 1.5}, {"strict": 1}, {"ratio": None}):
+        with pytest.raises(ValueError, match="takes"):
+            server.app.set_options(refused)
+
+
+def test_routes_tolerate_a_trailing_slash(server):
+    answer = requests.get(f"{server.url}/destinations/?pagination.count=2", headers=AUTH, timeout=5)
+    assert answer.status_code == 200
+    assert answer.json() == listing(server).json()
 
 
 def test_the_cli_serves_until_sigterm_and_exits_cleanly(tmp_path):

@@ -80,6 +80,24 @@ def test_buckets_announce_the_data_node_and_need_a_token(server):
     assert one.json()["_id"] == buckets[0]["_id"]
 
 
+def test_the_bucket_list_answers_with_a_trailing_slash_as_the_official_client_asks(server):
+    # @pm2/js-api's bucket.retrieveAll is GET /api/bucket/ (its src/api_mappings.json)
+    answer = requests.get(f"{server.url}/api/bucket/", headers=bearer(server), timeout=5)
+    assert answer.status_code == 200
+    assert [b["_id"] for b in answer.json()] == [b.id for b in server.app.dataset.buckets]
+
+
+def test_the_data_node_serves_its_bucket_as_the_official_client_sends_it_there(server):
+    # @pm2/js-api sends every URL holding a bucket id to node.endpoints.web, the bucket's too
+    bucket = server.app.dataset.buckets[0].id
+    headers = bearer(server)
+    main = requests.get(f"{server.url}/api/bucket/{bucket}", headers=headers, timeout=5)
+    node = requests.get(f"{server.urls['data']}/api/bucket/{bucket}", headers=headers, timeout=5)
+    assert node.status_code == 200
+    assert node.json() == main.json()
+    assert node.json()["node"]["endpoints"]["web"] == server.urls["data"]
+
+
 def test_data_routes_are_served_by_the_data_node_only(server):
     headers = bearer(server)
     bucket = server.app.dataset.buckets[0].id

@@ -120,7 +120,11 @@ def test_state_keeps_one_bookmark_per_environment_at_its_newest_event(emulator, 
 
 
 def test_state_advances_after_every_window(emulator, config):
-    config = config | {"environment_keys": ["production"], "window_max_events": 10}
+    config = config | {
+        "environment_keys": ["production"],
+        "window_max_events": 10,
+        "state_interval_seconds": 0,
+    }
     result = run_tap(TapLaunchDarklyEvents, config)
     marks = [bookmarks(s).get("production") for s in result.states() if STREAM in s["bookmarks"]]
     progress = sorted({m for m in marks if m})

@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from tap_common.timeutil import parse_utc
+from tap_pm2_events.client import Pm2TokenAuth
 from tap_pm2_events.tap import TapPm2Events
 from tests.harness import duplicates, run_tap
 from tests.pm2.conftest import NOW, START, event_keys, expected_events, millis
@@ -145,7 +146,8 @@ def test_a_token_that_expires_mid_sync_is_renewed_and_the_request_replayed(emula
 
 def test_a_token_about_to_expire_is_renewed_before_it_is_sent(emulator, config):
     tap = TapPm2Events(config=config, parse_env_config=False)
-    auth = tap.token_auth
+    auth = tap.runtime.authenticator
+    assert isinstance(auth, Pm2TokenAuth)
     first = auth.current()
     assert auth.current() == first  # fresh: kept
     emulator.clock.set(NOW + timedelta(minutes=59, seconds=30))  # 30 s before expire_at
