@@ -38,11 +38,13 @@ demo: $(PLUGINS)
 
 test: $(PLUGINS)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/pytest
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) .meltano output .pytest_cache

@@ -705,7 +705,7 @@ def _context_metric(metric: str) -> str:
     return f"view-{VIEW_SECONDS}" if metric == "view" else metric
 
 
-def _timeframe(window: _Window) -> dict[str, str]:
+def _timeframe(window: _Window) -> dict[str, str | None]:
     return {
         "from": window.start.isoformat(timespec="seconds") if window.start.year > 1 else None,
         "to": window.end.isoformat(timespec="seconds"),

@@ -52,7 +52,7 @@ class PagesTotalPaginator(BaseAPIPaginator[int]):
     def continue_if_empty(self, response: requests.Response) -> bool:
         """An empty page before ``pagesTotal`` is not the end."""
         pages = _pages_total(response)
-        return bool(pages) and self.current_value < pages
+        return pages is not None and self.current_value < pages
 
 
 def _pages_total(response: requests.Response) -> int | None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from requests.auth import AuthBase, HTTPBasicAuth
+from requests.auth import HTTPBasicAuth
 from singer_sdk import typing as th
+from singer_sdk.helpers.types import Auth
 from typing_extensions import override
 
 from tap_apivideo_analytics.auth import ApiVideoTokenAuth
@@ -142,7 +143,7 @@ class TapApiVideoAnalytics(VendorTap):
         return errors
 
     @override
-    def build_authenticator(self, runtime: TapRuntime) -> AuthBase:
+    def build_authenticator(self, runtime: TapRuntime) -> Auth:
         """One credential for every stream of the run (so the key is exchanged once)."""
         if self.config["auth_mode"] == "basic":
             return HTTPBasicAuth(self.config["api_key"], "")

@@ -23,6 +23,7 @@ from typing import Any
 
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.helpers._state import StateWriter
+from singer_sdk.helpers.types import TapState
 from singer_sdk.singerlib import Message, SchemaMessage
 
 #: Bytes of output between two STATE messages, per byte of the last STATE.
@@ -58,11 +59,11 @@ class PacedStateWriter(StateWriter):
         super().__init__(message_writer)
         self._output = message_writer
         self._interval = interval_seconds
-        self._pending: dict[str, Any] | None = None
+        self._pending: TapState | None = None
         self._written_at = (0, -float("inf"))  # output bytes and clock at the last STATE
         self._last_size = 0  # bytes of that STATE message
 
-    def write_state(self, state: dict[str, Any]) -> None:
+    def write_state(self, state: TapState) -> None:
         """Take the state the SDK wants written; write it now if it is due."""
         self._pending = state
         output, clock = self._written_at

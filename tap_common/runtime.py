@@ -9,7 +9,7 @@ from functools import cached_property
 from http import HTTPStatus
 
 import requests
-from requests.auth import AuthBase
+from singer_sdk.helpers.types import Auth
 
 from tap_common.ratelimit import RateLimitPolicy, Throttle
 from tap_common.redaction import Redactor
@@ -25,7 +25,7 @@ class TapRuntime:
     throttle: Throttle = field(init=False)
     server_clock: ServerClock = field(default_factory=ServerClock)
     #: One authenticator for every stream, so a token is exchanged once per run (set by the tap).
-    authenticator: AuthBase | None = None
+    authenticator: Auth | None = None
 
     def __post_init__(self) -> None:
         self.throttle = Throttle(self.policy)

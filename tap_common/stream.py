@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from urllib.parse import urlparse
 
 import requests
-from requests.auth import AuthBase
 from singer_sdk import RESTStream
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.helpers.conform import TypeConformanceLevel
@@ -32,7 +31,7 @@ from tap_common.payload import json_payload
 from tap_common.timeutil import to_utc_iso
 
 if TYPE_CHECKING:
-    from singer_sdk.helpers.types import Context
+    from singer_sdk.helpers.types import Auth, Context
 
     from tap_common.runtime import TapRuntime
     from tap_common.tap import VendorTap
@@ -69,7 +68,7 @@ class VendorStream(RESTStream[TToken]):
 
     @property
     @override
-    def authenticator(self) -> AuthBase:
+    def authenticator(self) -> Auth:
         """The run's one authenticator (VendorTap.build_authenticator)."""
         assert self.runtime.authenticator is not None
         return self.runtime.authenticator

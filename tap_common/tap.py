@@ -10,10 +10,10 @@ from urllib.parse import urlsplit
 
 import click
 from jsonschema import Draft7Validator, ValidationError
-from requests.auth import AuthBase
 from singer_sdk import Tap
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.helpers.types import Auth
 from typing_extensions import override
 
 from tap_common.messages import PacedStateWriter, RunMessageWriter
@@ -22,7 +22,6 @@ from tap_common.redaction import Redactor, secret_setting_names, secret_values
 from tap_common.runtime import TapRuntime
 from tap_common.state import StateError, checked_json_file, unknown_streams
 from tap_common.timeutil import parse_utc, utc_now
-
 
 # Seconds between STATE messages: a crash re-reads about this much work (see messages.py).
 DEFAULT_STATE_INTERVAL = 2
@@ -127,12 +126,12 @@ class VendorTap(Tap):
         runtime.authenticator = self.build_authenticator(runtime)
         return runtime
 
-    def build_authenticator(self, runtime: TapRuntime) -> AuthBase:
+    def build_authenticator(self, runtime: TapRuntime) -> Auth:
         """The credential of every request of the run; each tap says how it is sent."""
         raise NotImplementedError
 
-    @override
-    def sync_all(self) -> None:  # type: ignore[misc]  # wrapped, not changed
+    @override  # type: ignore[misc]  # final in the SDK: wrapped, not changed
+    def sync_all(self) -> None:
         """The SDK's sync, then the last state (also when a stream failed)."""
         try:
             super().sync_all()
@@ -226,7 +225,8 @@ class VendorTap(Tap):
             missing = error.message.split("'")[1] if "'" in error.message else error.message
             return f"{missing}: this setting is required"
         if setting in secret_setting_names(self.config_jsonschema):
-            expected = error.schema.get("type", "a valid value")
+            schema = error.schema if isinstance(error.schema, Mapping) else {}
+            expected = schema.get("type", "a valid value")
             return f"{setting}: invalid value (not shown: it is secret); expected {expected}"
         return f"{setting or 'config'}: {error.message}"
 

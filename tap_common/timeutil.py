@@ -30,13 +30,14 @@ def parse_utc(value: str | datetime) -> datetime:
     """
     if not isinstance(value, datetime):
         try:
-            value = pendulum.parse(value, strict=True)
+            parsed = pendulum.parse(value, strict=True)
         except ValueError as exc:  # pendulum's ParserError is a ValueError
             msg = f"not an ISO-8601 date-time: {value!r}"
             raise ValueError(msg) from exc
-        if not isinstance(value, datetime):  # a duration or a time of day
+        if not isinstance(parsed, datetime):  # a duration or a time of day
             msg = f"not an ISO-8601 date-time: {value!r}"
             raise ValueError(msg)
+        value = parsed
     moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
     utc = moment.astimezone(timezone.utc)
     # Hand back a plain datetime: pendulum's subclass must not leak into records or state.

@@ -141,19 +141,16 @@ class EventsStream(WindowedStream[int], BucketDataStream):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._partitions_read: set[tuple[str, ...]] = set()
-
-    @property
-    @override
-    def state_partitioning_keys(self) -> list[str]:
-        """Per (bucket, event name), and per app only when apps are filtered."""
-        keys = ["bucket_id", "event_name"]
-        return [*keys, "app_name"] if self.config.get("app_names") else keys
+        # Per (bucket, event name), and per app only when apps are filtered.
+        self.per_app = bool(self.config.get("app_names"))
+        self.partition_keys = ("bucket_id", "event_name", *(("app_name",) if self.per_app else ()))
+        self.state_partitioning_keys = list(self.partition_keys)
 
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         """The partition's events; the same event name of another app is read once."""
         assert context is not None
-        partition = tuple(str(context[key]) for key in self.state_partitioning_keys)
+        partition = tuple(str(context[key]) for key in self.partition_keys)
         if partition in self._partitions_read:
             return
         self._partitions_read.add(partition)
@@ -190,7 +187,7 @@ class EventsStream(WindowedStream[int], BucketDataStream):
             "limit": self.config["page_size"],
             "offset": page or 0,
         }
-        if "app_name" in self.state_partitioning_keys:
+        if self.per_app:
             body["app_name"] = context["app_name"]
         return body
 

@@ -254,7 +254,7 @@ class SegmentDataset:
         rng = self._rng
         metadata = rng.choice(self.catalog)
         number = len(self.destinations) + 1
-        destination = {
+        destination: dict[str, Any] = {
             "id": _id(rng),
             "name": f"{metadata['name']} ({rng.choice(['prod', 'staging', 'eu', 'web'])} {number})",
             "enabled": rng.random() < 0.85,
