@@ -28,10 +28,12 @@ from typing_extensions import override
 from tap_common.auth import RefreshingTokenAuth
 from tap_common.errors import Answer, CredentialError, classify
 from tap_common.payload import json_payload
+from tap_common.state import IndexedStateManager
 from tap_common.timeutil import to_utc_iso
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Auth, Context
+    from singer_sdk.streams._state import StreamStateManager
 
     from tap_common.runtime import TapRuntime
     from tap_common.tap import VendorTap
@@ -72,6 +74,21 @@ class VendorStream(RESTStream[TToken]):
         """The run's one authenticator (VendorTap.build_authenticator)."""
         assert self.runtime.authenticator is not None
         return self.runtime.authenticator
+
+    @property
+    @override
+    def state_manager(self) -> StreamStateManager:
+        """The SDK's state manager, with partitions found by an index (IndexedStateManager)."""
+        if self._state_manager is None:
+            self._state_manager = IndexedStateManager(
+                tap_name=self.tap_name,
+                stream_name=self.name,
+                tap_state=self._tap_state,
+                state_partitioning_keys=self.state_partitioning_keys,
+                is_sorted=self.is_sorted,
+                check_sorted=self.check_sorted,
+            )
+        return self._state_manager
 
     @property
     @override

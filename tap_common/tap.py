@@ -95,8 +95,8 @@ def window_setting(*, maximum: int, default: int, sized_by: str) -> th.Property:
         th.IntegerType(minimum=10, maximum=maximum),
         default=default,
         title="Window max events",
-        description=f"Most events one time window holds ({sized_by}). State advances after "
-        "each window, so a crash makes the next run re-read at most this many.",
+        description=f"Most events one time window holds ({sized_by}). The bookmark advances "
+        "after each window, so a failed sync re-reads at most this many.",
     )
 
 
