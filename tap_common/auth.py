@@ -122,7 +122,7 @@ class RefreshingTokenAuth(AuthBase, ABC):
             msg = f"{self.vendor} token exchange answered {status} at {_path(url)}"
             raise RetriableAPIError(msg, response)
         if answer is not Answer.OK:
-            detail = self.runtime.redact(response.text[:300])
+            detail = self.runtime.redact(response.text)[:300]  # masked whole, then cut
             msg = (
                 f"{self.vendor} refused to issue an access token ({status}) at {_path(url)}: "
                 f"{detail}. Check {self.credential_hint}."

@@ -113,6 +113,14 @@ class VendorStream(RESTStream[TToken]):
         """JSON answers, and who is asking; a vendor adds its own (call super)."""
         return {"Accept": "application/json", "User-Agent": self.user_agent}
 
+    @override
+    def build_prepared_request(self, *args: Any, **kwargs: Any) -> requests.PreparedRequest:
+        """The request without its credential: the SDK's ``_request`` adds it on every attempt,
+        inside the retries, so a token exchange that fails (a 503) is retried like any call."""
+        request = requests.Request(*args, **kwargs)
+        request.headers.setdefault("User-Agent", self.user_agent)
+        return self.requests_session.prepare_request(request)
+
     # -- responses ---------------------------------------------------------------------------
 
     @override
@@ -178,7 +186,7 @@ class VendorStream(RESTStream[TToken]):
 
     def vendor_error_detail(self, response: requests.Response) -> str:
         """The vendor's explanation from an error body; override per vendor envelope."""
-        return response.text[:500] or response.reason or ""
+        return self.runtime.redact(response.text)[:500] or response.reason or ""
 
     @staticmethod
     def _endpoint(response: requests.Response) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import cached_property
-from types import FrameType
 from typing import IO, Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -132,18 +131,12 @@ class VendorTap(Tap):
 
     @override  # type: ignore[misc]  # final in the SDK: wrapped, not changed
     def sync_all(self) -> None:
-        """The SDK's sync, then the last state (also when a stream failed)."""
+        """The SDK's sync, then the last state: also when a stream failed, or SIGTERM/SIGINT
+        stopped the run (the SDK's handler exits by raising SystemExit through here)."""
         try:
             super().sync_all()
         finally:
             self.paced_state_writer.flush()
-
-    @override
-    def _handle_termination(self, signum: int, frame: FrameType | None) -> None:
-        """On SIGTERM/SIGINT the state goes out at once, not when it would be due."""
-        self.paced_state_writer.write_state(self.state)
-        self.paced_state_writer.flush()
-        super()._handle_termination(signum, frame)  # writes it again: skipped as unchanged
 
     @classmethod
     def invoke(  # type: ignore[override]

@@ -19,13 +19,14 @@ if sys.version_info >= (3, 13):  # the extra cannot be installed there (pyprojec
 from dagster import DagsterRunStatus, Definitions, build_schedule_context
 
 from api_emulator import EmulatorServer
-from api_emulator.launchdarkly import DEFAULT_TOKEN, LaunchDarklyApp, LaunchDarklyDataset
 from api_emulator.pm2 import Pm2Dataset
-from tests.launchdarkly.conftest import ENVIRONMENTS, NOW, START
 from tests.meltano import ROOT, meltano, meltano_env
+from tests.taps import LAUNCHDARKLY
+from tests.taps import LAUNCHDARKLY_ENVIRONMENTS as ENVIRONMENTS
+from tests.taps import LAUNCHDARKLY_START as START
 
 EXAMPLE = ROOT / "examples" / "dagster" / "definitions.py"
-TAP = "tap-launchdarkly-events"
+TAP, NOW = LAUNCHDARKLY.name, LAUNCHDARKLY.now
 JOB = "tap_launchdarkly_events"
 STATE_ID = f"dev:{TAP}-to-target-duckdb"
 # Variables the example reads when it loads; unset so the defaults are what is tested.
@@ -121,12 +122,8 @@ def test_partition_keys_follow_the_tap_setting(monkeypatch):
 
 @pytest.fixture
 def emulator() -> Iterator[EmulatorServer]:
-    dataset = LaunchDarklyDataset.generate(seed=13, events=300, anchor=NOW, days=10)
-    server = EmulatorServer(LaunchDarklyApp(dataset))
-    server.start()
-    server.clock.set(NOW)
-    yield server
-    server.stop()
+    with LAUNCHDARKLY.emulator(seed=13, events=300, days=10) as server:
+        yield server
 
 
 def seeded_ids(emulator: EmulatorServer, environment: str | None) -> set[str]:
@@ -157,14 +154,12 @@ def stored_environments(env: dict[str, str], state_id: str) -> set[str]:
 
 
 def test_partitions_run_through_dagster_meltano_into_the_warehouse(emulator, tmp_path, monkeypatch):
-    settings = {
-        "api_url": emulator.url,
-        "api_token": DEFAULT_TOKEN,
-        "project_key": "default",
-        "environment_keys": ENVIRONMENTS,  # what a deployment configures: every environment
-        "start_date": START.isoformat(),
-        "page_size": 50,
-    }
+    settings = LAUNCHDARKLY.config(
+        emulator,
+        environment_keys=ENVIRONMENTS,  # what a deployment configures: every environment
+        start_date=START.isoformat(),
+        page_size=50,
+    )
     env = meltano_env(TAP, settings, tmp_path)
     defs = load_example(monkeypatch, **{k: v for k, v in env.items() if os.environ.get(k) != v})
     job = defs.get_job_def(JOB)

@@ -12,45 +12,36 @@ import duckdb
 import pytest
 
 from api_emulator import EmulatorServer
-from api_emulator.apivideo import BREAKDOWNS, DEFAULT_API_KEY, ApiVideoApp, ApiVideoDataset
-from tests.apivideo.conftest import NOW, TODAY, days, expected_plays
+from api_emulator.apivideo import BREAKDOWNS
+from tests.apivideo.conftest import days, expected_plays
 from tests.meltano import meltano, meltano_env, stored_state, warehouse_counts
+from tests.taps import APIVIDEO
+from tests.taps import APIVIDEO_TODAY as TODAY
 
-TAP = "tap-apivideo-analytics"
-SCHEMA = "tap_apivideo_analytics"
+TAP, SCHEMA, TABLES, NOW = APIVIDEO.name, APIVIDEO.schema, APIVIDEO.keys, APIVIDEO.now
 START = TODAY - timedelta(days=6)
 DIMENSIONS = ("videoId", "country", "emittedAt")
 LIVE_DIMENSIONS = ("country", "emittedAt")  # videoId is not a live-stream dimension
 METRIC_BREAKDOWNS = ("country", "media-id")
 METRICS = ("play", "impression")
-TABLES = {
-    "video_plays": ("date", "dimension", "value", "video_id"),
-    "live_stream_plays": ("date", "dimension", "value", "live_stream_id"),
-    "metric_buckets": ("date", "metric", "breakdown", "dimension_value"),
-    "metric_timeseries": ("date", "metric"),
-}
 pytestmark = pytest.mark.meltano
 
 
 @pytest.fixture
 def emulator() -> Iterator[EmulatorServer]:
-    server = EmulatorServer(ApiVideoApp(ApiVideoDataset.generate(seed=9, videos=30, anchor=NOW)))
-    server.start()
-    server.clock.set(NOW)
-    yield server
-    server.stop()
+    with APIVIDEO.emulator(seed=9, videos=30) as server:
+        yield server
 
 
 def settings(emulator: EmulatorServer) -> dict[str, object]:
-    return {
-        "api_url": emulator.url,
-        "api_key": DEFAULT_API_KEY,
-        "start_date": START.isoformat(),
-        "dimensions": list(DIMENSIONS),
-        "breakdowns": list(METRIC_BREAKDOWNS),
-        "metrics": list(METRICS),
-        "page_size": 20,
-    }
+    return APIVIDEO.config(
+        emulator,
+        start_date=START.isoformat(),
+        dimensions=list(DIMENSIONS),
+        breakdowns=list(METRIC_BREAKDOWNS),
+        metrics=list(METRICS),
+        page_size=20,
+    )
 
 
 def expected_rows(emulator: EmulatorServer, end: datetime) -> dict[str, int]:

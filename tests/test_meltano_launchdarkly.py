@@ -11,34 +11,26 @@ import duckdb
 import pytest
 
 from api_emulator import EmulatorServer
-from api_emulator.launchdarkly import DEFAULT_TOKEN, LaunchDarklyApp, LaunchDarklyDataset
-from tests.launchdarkly.conftest import ENVIRONMENTS, NOW, START, expected_ids
+from tests.launchdarkly.conftest import expected_ids
 from tests.meltano import meltano, meltano_env, stored_state, warehouse_counts
+from tests.taps import LAUNCHDARKLY
+from tests.taps import LAUNCHDARKLY_ENVIRONMENTS as ENVIRONMENTS
+from tests.taps import LAUNCHDARKLY_START as START
 
-TAP = "tap-launchdarkly-events"
-SCHEMA = "tap_launchdarkly_events"
+TAP, SCHEMA, NOW = LAUNCHDARKLY.name, LAUNCHDARKLY.schema, LAUNCHDARKLY.now
 pytestmark = pytest.mark.meltano
 
 
 @pytest.fixture
 def emulator() -> Iterator[EmulatorServer]:
-    dataset = LaunchDarklyDataset.generate(seed=9, events=400, anchor=NOW, days=10)
-    server = EmulatorServer(LaunchDarklyApp(dataset))
-    server.start()
-    server.clock.set(NOW)
-    yield server
-    server.stop()
+    with LAUNCHDARKLY.emulator(seed=9, events=400, days=10) as server:
+        yield server
 
 
 def settings(emulator: EmulatorServer) -> dict[str, object]:
-    return {
-        "api_url": emulator.url,
-        "api_token": DEFAULT_TOKEN,
-        "project_key": "default",
-        "environment_keys": ENVIRONMENTS,
-        "start_date": START.isoformat(),
-        "page_size": 20,
-    }
+    return LAUNCHDARKLY.config(
+        emulator, environment_keys=ENVIRONMENTS, start_date=START.isoformat(), page_size=20
+    )
 
 
 def impact_reason(warehouse: Path, event_id: str) -> str:

@@ -8,38 +8,23 @@ from datetime import timedelta
 import pytest
 
 from api_emulator import EmulatorServer
-from api_emulator.pm2 import DEFAULT_REFRESH_TOKEN, Pm2App, Pm2Dataset
 from tests.meltano import meltano, meltano_env, stored_state, warehouse_counts
-from tests.pm2.conftest import NOW, START, expected_events
+from tests.pm2.conftest import expected_events
+from tests.taps import PM2
+from tests.taps import PM2_START as START
 
-TAP = "tap-pm2-events"
-SCHEMA = "tap_pm2_events"
-KEYS = {
-    "buckets": ("id",),
-    "event_keys": ("bucket_id", "app_name", "event_name"),
-    "events": ("event_id",),
-    "event_histograms": ("bucket_id", "app_name", "event_name", "interval", "bucket_start"),
-}
+TAP, SCHEMA, KEYS, NOW = PM2.name, PM2.schema, PM2.keys, PM2.now
 pytestmark = pytest.mark.meltano
 
 
 @pytest.fixture
 def emulator() -> Iterator[EmulatorServer]:
-    server = EmulatorServer(Pm2App(Pm2Dataset.generate(seed=9, events=300, anchor=NOW)))
-    server.start()
-    server.clock.set(NOW)
-    yield server
-    server.stop()
+    with PM2.emulator(seed=9, events=300) as server:
+        yield server
 
 
 def settings(emulator: EmulatorServer) -> dict[str, object]:
-    return {
-        "api_url": emulator.url,
-        "auth_url": emulator.urls["auth"],
-        "refresh_token": DEFAULT_REFRESH_TOKEN,
-        "start_date": START.isoformat(),
-        "histogram_days": 1,
-    }
+    return PM2.config(emulator, start_date=START.isoformat(), histogram_days=1)
 
 
 def test_meltano_run_loads_every_row_once_and_resumes_from_state(emulator, tmp_path):

@@ -10,35 +10,22 @@ from pathlib import Path
 import pytest
 
 from api_emulator import EmulatorServer
-from api_emulator.segment import DEFAULT_TOKEN, SegmentApp, SegmentDataset
 from tests.harness import BIN
 from tests.meltano import PLUGINS, meltano, meltano_env, stored_state, warehouse_counts
-from tests.segment.conftest import NOW
+from tests.taps import SEGMENT
 
-TAP = "tap-segment-config"
+TAP = SEGMENT.name
 pytestmark = pytest.mark.meltano
-KEYS = {
-    "destinations": ("id",),
-    "destination_subscriptions": ("id",),
-    "delivery_metrics": ("destinationId", "sourceId", "granularity", "windowStart"),
-}
 
 
 @pytest.fixture
 def emulator() -> Iterator[EmulatorServer]:
-    server = EmulatorServer(SegmentApp(SegmentDataset.generate(seed=3, destinations=6)))
-    server.start()
-    server.clock.set(NOW)
-    yield server
-    server.stop()
-
-
-def settings(emulator: EmulatorServer) -> dict[str, str]:
-    return {"api_url": emulator.url, "api_token": DEFAULT_TOKEN}
+    with SEGMENT.emulator(seed=3, destinations=6) as server:
+        yield server
 
 
 def counts(tmp_path: Path) -> dict[str, tuple[int, int]]:
-    return warehouse_counts(tmp_path / "warehouse.duckdb", "tap_segment_config", KEYS)
+    return warehouse_counts(tmp_path / "warehouse.duckdb", SEGMENT.schema, SEGMENT.keys)
 
 
 def expected_counts(emulator: EmulatorServer) -> dict[str, tuple[int, int]]:
@@ -54,7 +41,7 @@ def expected_counts(emulator: EmulatorServer) -> dict[str, tuple[int, int]]:
 
 
 def test_meltano_run_loads_every_row_once_and_resumes_from_state(emulator, tmp_path):
-    env = meltano_env(TAP, settings(emulator), tmp_path)
+    env = meltano_env(TAP, SEGMENT.config(emulator), tmp_path)
     meltano(env, "run", TAP, "target-duckdb")
     assert counts(tmp_path) == expected_counts(emulator)
     first_calls = len(emulator.log.entries())
@@ -74,7 +61,7 @@ def test_meltano_run_loads_every_row_once_and_resumes_from_state(emulator, tmp_p
 
 def test_standalone_tap_piped_into_target_jsonl(emulator, tmp_path):
     tap_config = tmp_path / "tap.json"
-    tap_config.write_text(json.dumps({"api_url": emulator.url, "api_token": DEFAULT_TOKEN}))
+    tap_config.write_text(json.dumps(SEGMENT.config(emulator)))
     target_config = tmp_path / "target.json"
     out = tmp_path / "jsonl"
     target_config.write_text(json.dumps({"destination_path": str(out), "do_timestamp_file": False}))
@@ -83,7 +70,7 @@ def test_standalone_tap_piped_into_target_jsonl(emulator, tmp_path):
     # tap-segment-config --config tap.json | target-jsonl --config target.json
     with (tmp_path / "tap.log").open("w") as tap_log, (tmp_path / "target.log").open("w") as log:
         tap = subprocess.Popen(
-            [str(BIN / "tap-segment-config"), "--config", str(tap_config)],
+            [str(BIN / TAP), "--config", str(tap_config)],
             stdout=subprocess.PIPE,
             stderr=tap_log,
         )
@@ -103,4 +90,4 @@ def test_standalone_tap_piped_into_target_jsonl(emulator, tmp_path):
         lines = (out / f"{stream}.jsonl").read_text().splitlines()
         assert len(lines) == rows
         records = [json.loads(line) for line in lines]
-        assert len({tuple(r[key] for key in KEYS[stream]) for r in records}) == rows
+        assert len({tuple(r[key] for key in SEGMENT.keys[stream]) for r in records}) == rows

@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 
 from api_emulator import EmulatorServer
-from api_emulator.apivideo import DEFAULT_API_KEY, ApiVideoApp, ApiVideoDataset
 from tap_common.timeutil import to_utc_iso
+from tests.taps import APIVIDEO, APIVIDEO_TODAY
 
-UTC = timezone.utc
-NOW = datetime(2026, 11, 20, 10, 37, 12, tzinfo=UTC)
-TODAY = datetime(2026, 11, 20, tzinfo=UTC)
 # plan_windows keeps a minute inside the 30-day horizon: the first day is today - 29.
-FIRST_DAY = TODAY - timedelta(days=29)
+FIRST_DAY = APIVIDEO_TODAY - timedelta(days=29)
 VIDEO_DIMENSIONS = ("emittedAt", "videoId", "country", "deviceType", "operatingSystem", "browser")
 LIVE_DIMENSIONS = (
     "emittedAt",
@@ -31,28 +28,21 @@ PLAYS_KEY = ("date", "dimension", "value")
 
 @pytest.fixture
 def emulator() -> Iterator[EmulatorServer]:
-    """A running emulator whose clock stands at NOW; 40 videos, 10 live streams, 30+ days."""
-    dataset = ApiVideoDataset.generate(seed=5, videos=40, anchor=NOW)
-    server = EmulatorServer(ApiVideoApp(dataset))
-    server.start()
-    server.clock.set(NOW)
-    try:
+    """A running emulator whose clock stands at APIVIDEO.now; 40 videos, 10 live streams."""
+    with APIVIDEO.emulator(seed=5, videos=40) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
 def config(emulator: EmulatorServer) -> dict[str, Any]:
     """Six days of history; short timeouts keep fault tests quick."""
-    return {
-        "api_url": emulator.url,
-        "api_key": DEFAULT_API_KEY,
-        "start_date": (TODAY - timedelta(days=6)).isoformat(),
-        "page_size": 25,
-        "request_timeout": 2,
-        "max_retries": 3,
-    }
+    return APIVIDEO.config(
+        emulator,
+        start_date=(APIVIDEO_TODAY - timedelta(days=6)).isoformat(),
+        page_size=25,
+        request_timeout=2,
+        max_retries=3,
+    )
 
 
 def days(first: datetime, end: datetime) -> list[datetime]:

@@ -11,12 +11,9 @@ from collections.abc import Iterator
 import pytest
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
 
-from api_emulator import EmulatorServer
-from api_emulator.apivideo import DEFAULT_API_KEY, ApiVideoApp, ApiVideoDataset
-from tap_apivideo_analytics.tap import TapApiVideoAnalytics
+from tests.taps import APIVIDEO
 
-EMULATOR = EmulatorServer(ApiVideoApp(ApiVideoDataset.generate(seed=11, videos=12)))
-EMULATOR.start()
+EMULATOR = APIVIDEO.emulator(seed=11, frozen=False, videos=12).start()
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -26,12 +23,8 @@ def _stop_emulator() -> Iterator[None]:
 
 
 TestTapApiVideoAnalytics = get_tap_test_class(
-    tap_class=TapApiVideoAnalytics,
-    config={
-        "api_url": EMULATOR.url,
-        "api_key": DEFAULT_API_KEY,
-        "metrics": ["play", "play-rate", "impression"],
-    },
+    tap_class=APIVIDEO.tap_class,
+    config=APIVIDEO.config(EMULATOR, metrics=["play", "play-rate", "impression"]),
     parse_env_config=False,
     suite_config=SuiteConfig(max_records_limit=200),
 )

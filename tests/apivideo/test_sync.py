@@ -13,15 +13,16 @@ from tap_common.timeutil import parse_utc, to_utc_iso, utc_now
 from tests.apivideo.conftest import (
     FIRST_DAY,
     LIVE_DIMENSIONS,
-    NOW,
     PLAYS_KEY,
-    TODAY,
     VIDEO_DIMENSIONS,
     days,
     expected_plays,
 )
 from tests.harness import duplicates, run_tap
+from tests.taps import APIVIDEO
+from tests.taps import APIVIDEO_TODAY as TODAY
 
+NOW = APIVIDEO.now
 START = TODAY - timedelta(days=6)
 PLAYS = {
     "video_plays": ("video", VIDEO_DIMENSIONS, "video_id", "/analytics/videos/plays"),

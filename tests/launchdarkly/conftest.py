@@ -3,45 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 import pytest
 
 from api_emulator import EmulatorServer
-from api_emulator.launchdarkly import DEFAULT_TOKEN, LaunchDarklyApp, LaunchDarklyDataset
-
-NOW = datetime(2026, 11, 20, 10, 37, 12, 345000, tzinfo=timezone.utc)
-START = NOW - timedelta(days=6)
-ENVIRONMENTS = ["production", "staging", "test"]
+from tests.taps import LAUNCHDARKLY, LAUNCHDARKLY_ENVIRONMENTS, LAUNCHDARKLY_START
 
 
 @pytest.fixture
 def emulator() -> Iterator[EmulatorServer]:
-    """A running emulator whose clock stands at NOW; 300 events over 10 days before it."""
-    dataset = LaunchDarklyDataset.generate(seed=5, events=300, anchor=NOW, days=10)
-    server = EmulatorServer(LaunchDarklyApp(dataset))
-    server.start()
-    server.clock.set(NOW)
-    try:
+    """A running emulator whose clock stands at LAUNCHDARKLY.now; 300 events over 10 days."""
+    with LAUNCHDARKLY.emulator(seed=5, events=300, days=10) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
 def config(emulator: EmulatorServer) -> dict[str, Any]:
-    """Every environment from START; short timeouts keep fault tests quick."""
-    return {
-        "api_url": emulator.url,
-        "api_token": DEFAULT_TOKEN,
-        "project_key": "default",
-        "environment_keys": ENVIRONMENTS,
-        "start_date": START.isoformat(),
-        "page_size": 25,
-        "request_timeout": 2,
-        "max_retries": 3,
-    }
+    """Every environment from LAUNCHDARKLY_START; short timeouts keep fault tests quick."""
+    return LAUNCHDARKLY.config(
+        emulator,
+        environment_keys=LAUNCHDARKLY_ENVIRONMENTS,
+        start_date=LAUNCHDARKLY_START.isoformat(),
+        page_size=25,
+        request_timeout=2,
+        max_retries=3,
+    )
 
 
 def expected_ids(

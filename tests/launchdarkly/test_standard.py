@@ -11,12 +11,9 @@ from collections.abc import Iterator
 import pytest
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
 
-from api_emulator import EmulatorServer
-from api_emulator.launchdarkly import DEFAULT_TOKEN, LaunchDarklyApp, LaunchDarklyDataset
-from tap_launchdarkly_events.tap import TapLaunchDarklyEvents
+from tests.taps import LAUNCHDARKLY
 
-EMULATOR = EmulatorServer(LaunchDarklyApp(LaunchDarklyDataset.generate(seed=11, events=120)))
-EMULATOR.start()
+EMULATOR = LAUNCHDARKLY.emulator(seed=11, frozen=False, events=120).start()
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -26,14 +23,10 @@ def _stop_emulator() -> Iterator[None]:
 
 
 TestTapLaunchDarklyEvents = get_tap_test_class(
-    tap_class=TapLaunchDarklyEvents,
-    config={
-        "api_url": EMULATOR.url,
-        "api_token": DEFAULT_TOKEN,
-        "project_key": "default",
-        "environment_keys": ["production", "staging"],
-        "expand_experiments": True,
-    },
+    tap_class=LAUNCHDARKLY.tap_class,
+    config=LAUNCHDARKLY.config(
+        EMULATOR, environment_keys=["production", "staging"], expand_experiments=True
+    ),
     parse_env_config=False,
     suite_config=SuiteConfig(max_records_limit=200),
 )

@@ -11,7 +11,12 @@ import pytest
 from tap_common.timeutil import parse_utc
 from tap_launchdarkly_events.tap import TapLaunchDarklyEvents
 from tests.harness import duplicates, run_tap
-from tests.launchdarkly.conftest import ENVIRONMENTS, NOW, START, expected_ids
+from tests.launchdarkly.conftest import expected_ids
+from tests.taps import LAUNCHDARKLY
+from tests.taps import LAUNCHDARKLY_ENVIRONMENTS as ENVIRONMENTS
+from tests.taps import LAUNCHDARKLY_START as START
+
+NOW = LAUNCHDARKLY.now
 
 STREAM = "flag_events"
 PATH = "/api/v2/engineering-insights/flag-events"

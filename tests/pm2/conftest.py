@@ -3,43 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 import pytest
 
 from api_emulator import EmulatorServer
-from api_emulator.pm2 import DEFAULT_REFRESH_TOKEN, Pm2App, Pm2Dataset
-
-NOW = datetime(2026, 11, 20, 10, 37, 12, 345000, tzinfo=timezone.utc)
-START = NOW - timedelta(days=4)
+from tests.taps import PM2, PM2_START
 
 
 @pytest.fixture
 def emulator() -> Iterator[EmulatorServer]:
-    """Two buckets, 300 events each over the 10 days before NOW (and 2 after, not yet seen)."""
-    dataset = Pm2Dataset.generate(seed=5, events=300, buckets=2, anchor=NOW, days=10)
-    server = EmulatorServer(Pm2App(dataset))
-    server.start()
-    server.clock.set(NOW)
-    try:
+    """Two buckets, 300 events each over the 10 days before PM2.now (and 2 after, not yet seen)."""
+    with PM2.emulator(seed=5, events=300, buckets=2, days=10) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
 def config(emulator: EmulatorServer) -> dict[str, Any]:
-    """Every bucket from START; short timeouts keep fault tests quick."""
-    return {
-        "api_url": emulator.url,
-        "auth_url": emulator.urls["auth"],
-        "refresh_token": DEFAULT_REFRESH_TOKEN,
-        "start_date": START.isoformat(),
-        "page_size": 25,
-        "request_timeout": 2,
-        "max_retries": 3,
-    }
+    """Every bucket from PM2_START; short timeouts keep fault tests quick."""
+    return PM2.config(
+        emulator, start_date=PM2_START.isoformat(), page_size=25, request_timeout=2, max_retries=3
+    )
 
 
 def millis(moment: datetime) -> int:

@@ -11,12 +11,9 @@ from collections.abc import Iterator
 import pytest
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
 
-from api_emulator import EmulatorServer
-from api_emulator.pm2 import DEFAULT_REFRESH_TOKEN, Pm2App, Pm2Dataset
-from tap_pm2_events.tap import TapPm2Events
+from tests.taps import PM2
 
-EMULATOR = EmulatorServer(Pm2App(Pm2Dataset.generate(seed=11, events=150)))
-EMULATOR.start()
+EMULATOR = PM2.emulator(seed=11, frozen=False, events=150).start()
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -26,12 +23,8 @@ def _stop_emulator() -> Iterator[None]:
 
 
 TestTapPm2Events = get_tap_test_class(
-    tap_class=TapPm2Events,
-    config={
-        "api_url": EMULATOR.url,
-        "auth_url": EMULATOR.urls["auth"],
-        "refresh_token": DEFAULT_REFRESH_TOKEN,
-    },
+    tap_class=PM2.tap_class,
+    config=PM2.config(EMULATOR),
     parse_env_config=False,
     suite_config=SuiteConfig(max_records_limit=200),
 )

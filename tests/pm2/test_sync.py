@@ -12,7 +12,11 @@ from tap_common.timeutil import parse_utc
 from tap_pm2_events.client import Pm2TokenAuth
 from tap_pm2_events.tap import TapPm2Events
 from tests.harness import duplicates, run_tap
-from tests.pm2.conftest import NOW, START, event_keys, expected_events, millis
+from tests.pm2.conftest import event_keys, expected_events, millis
+from tests.taps import PM2
+from tests.taps import PM2_START as START
+
+NOW = PM2.now
 
 DATA_ROUTES = "/data/"
 

@@ -1,6 +1,6 @@
-"""State files that cannot be used, and catalog deselection, for every tap.
+"""A refused credential, state files that cannot be used, and catalog deselection, for every tap.
 
-(Each tap's table of invalid settings lives beside its other tests: tests/<tap>/test_errors.py.)
+(Invalid settings: test_settings_table.py.)
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import subprocess
 
 import pytest
 
+from tap_common.errors import CredentialError
 from tap_common.state import StateError
 from tests.harness import BIN, run_tap
 from tests.reliability.cases import CASES, TapCase
@@ -26,6 +27,23 @@ def first_bookmarked(case: TapCase, state: dict) -> tuple[str, dict]:
             return name, partitions[0]
     msg = f"{case} wrote no bookmark"
     raise AssertionError(msg)
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_a_refused_credential_stops_at_the_first_request_naming_but_never_showing_it(case):
+    emulator = case.start_emulator()
+    try:
+        wrong = "wrong-" + "Zq8" * 8
+        setting = case.setup.credential
+        result = run_tap(case.tap_class, case.settings(emulator) | {setting: wrong})
+        assert isinstance(result.error, CredentialError)
+        (refused,) = emulator.log.entries()
+        assert refused.status in (400, 401, 403)
+        assert f"({refused.status})" in str(result.error)
+        assert f"Check the `{setting}` setting" in str(result.error)
+        assert wrong not in str(result.error) + result.logs + result.stdout
+    finally:
+        emulator.stop()
 
 
 @pytest.mark.parametrize("case", CASES, ids=str)

@@ -1,10 +1,11 @@
 """Every tap against every fault: the exact records, the wait the vendor asked, the requests.
 
 A transient fault is armed on a request in the middle of a sync (the third to the tap's busiest
-path); the sync must end with exactly the records of a clean sync (by primary key, none twice),
-having made exactly one request more. A fault that outlasts the retries must end the sync
-non-zero, naming the endpoint and the last status, with state that a rerun resumes from
-without losing a record.
+path), or on the first token exchange; the sync must end with exactly the records of a clean
+sync (by primary key, none twice), having made exactly one request more. A fault that outlasts
+the retries must end the sync non-zero after exactly 1 + max_retries attempts of one request,
+naming its method, path and status, with state that a rerun resumes from without losing a
+record.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ FAULTS: dict[str, tuple[str, dict[str, Any]]] = {
     "truncated-json": ("truncate", {}),
     "empty-page": ("empty_page", {}),
     "expired-token": ("expired_token", {}),
+    "token-exchange-503": ("status", {"status": 503}),
 }
+TOKEN_FAULTS = ("expired-token", "token-exchange-503")
 TIMEOUTS = {"request_timeout": 2, "max_retries": 3}
 
 
@@ -34,19 +37,24 @@ def applies(case: TapCase, fault: str) -> bool:
     """Empty pages only exist mid-list for cursor paging; tokens only where a vendor issues them."""
     if fault == "empty-page":
         return case.cursor_paged
-    if fault == "expired-token":
-        return case.issues_tokens
+    if fault in TOKEN_FAULTS:
+        return case.token_path is not None
     return True
 
 
-MATRIX = [(case, fault) for case in CASES for fault in FAULTS if applies(case, fault)]
+MATRIX = [
+    pytest.param(case, fault, id=f"{case}-{fault}")
+    for case in CASES
+    for fault in FAULTS
+    if applies(case, fault)
+]
 
 
 def key_sets(case: TapCase, result) -> dict[str, list[tuple]]:
     return {table: result.keys(table, *columns) for table, columns in case.keys.items()}
 
 
-@pytest.mark.parametrize(("case", "fault"), MATRIX, ids=[f"{c}-{f}" for c, f in MATRIX])
+@pytest.mark.parametrize(("case", "fault"), MATRIX)
 def test_a_transient_fault_mid_sync_loses_and_duplicates_nothing(case, fault):
     emulator = case.start_emulator()
     try:
@@ -58,6 +66,8 @@ def test_a_transient_fault_mid_sync_loses_and_duplicates_nothing(case, fault):
         kind, options = FAULTS[fault]
         if kind == "expired_token":
             emulator.app.token_max_uses = clean_requests // 3  # dies a few times in the sync
+        elif fault == "token-exchange-503":
+            emulator.faults.arm(kind, path=case.token_path, after=0, times=1, **options)
         else:
             after = case.empty_page_after if kind == "empty_page" else 2
             emulator.faults.arm(kind, path=case.fault_path, after=after, times=1, **options)
@@ -76,7 +86,7 @@ def test_a_transient_fault_mid_sync_loses_and_duplicates_nothing(case, fault):
             return
         assert len(entries) == clean_requests + 1  # the retry, or the page after the empty one
         (faulted,) = [e for e in entries if e.fault == kind]
-        if kind == "empty_page":  # the tap went on to the same place, under a new cursor
+        if kind == "empty_page" or fault == "token-exchange-503":  # the same place again
             following = entries[entries.index(faulted) + 1]
             assert (following.path, following.status) == (faulted.path, 200)
         if kind == "rate_limit":
@@ -90,17 +100,21 @@ def test_a_transient_fault_mid_sync_loses_and_duplicates_nothing(case, fault):
 def test_a_fault_past_the_retries_fails_clearly_and_the_rerun_resumes(case, tmp_path):
     emulator = case.start_emulator()
     try:
-        config = case.settings(emulator) | {"request_timeout": 2, "max_retries": 1}
+        config = case.settings(emulator) | {"request_timeout": 2, "max_retries": 2}
         clean = key_sets(case, run_tap(case.tap_class, config))
         emulator.log.clear()
 
         emulator.faults.arm("status", path=case.fault_path, status=503, after=4, times=100)
         failed, partial = run_cli(case.tap, config, tmp_path)
         assert failed.returncode != 0
-        last = emulator.log.entries()[-1]
-        assert last.status == 503
+        attempts = [(e.method, e.path, e.status) for e in emulator.log.entries() if e.fault]
+        assert len(attempts) == 1 + config["max_retries"]
+        assert len(set(attempts)) == 1  # the same request each time
+        method, path, status = attempts[0]
+        assert status == 503
+        assert emulator.log.entries()[-1].fault  # nothing after the last attempt
         assert "503" in failed.stderr
-        assert last.path in failed.stderr
+        assert f"{method} {path}" in failed.stderr
         emulator.faults.clear()
 
         resumed, rest = run_cli(case.tap, config, tmp_path, state=partial.state)

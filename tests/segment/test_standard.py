@@ -11,12 +11,9 @@ from collections.abc import Iterator
 import pytest
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
 
-from api_emulator import EmulatorServer
-from api_emulator.segment import DEFAULT_TOKEN, SegmentApp, SegmentDataset
-from tap_segment_config.tap import TapSegmentConfig
+from tests.taps import SEGMENT
 
-EMULATOR = EmulatorServer(SegmentApp(SegmentDataset.generate(seed=11, destinations=5)))
-EMULATOR.start()
+EMULATOR = SEGMENT.emulator(seed=11, frozen=False, destinations=5).start()
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -26,8 +23,8 @@ def _stop_emulator() -> Iterator[None]:
 
 
 TestTapSegmentConfig = get_tap_test_class(
-    tap_class=TapSegmentConfig,
-    config={"api_url": EMULATOR.url, "api_token": DEFAULT_TOKEN},
+    tap_class=SEGMENT.tap_class,
+    config=SEGMENT.config(EMULATOR),
     parse_env_config=False,
     suite_config=SuiteConfig(max_records_limit=200),
 )

@@ -10,7 +10,9 @@ import pytest
 from tap_common.timeutil import parse_utc, to_utc_iso
 from tap_segment_config.tap import TapSegmentConfig
 from tests.harness import duplicates, run_tap
-from tests.segment.conftest import NOW
+from tests.taps import SEGMENT
+
+NOW = SEGMENT.now
 
 UTC = timezone.utc
 METRIC_KEY = ("destinationId", "sourceId", "granularity", "windowStart")
