@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 PLUGINS := .meltano/.plugins-installed
 export MELTANO_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: setup plugins demo test lint docs bench clean
+.PHONY: setup plugins demo test lint docs dist bench clean
 
 setup: $(INSTALLED)
 
@@ -24,9 +24,15 @@ $(PLUGINS): $(INSTALLED) meltano.yml
 	mkdir -p .meltano output
 	touch $@
 
-# README and meltano.yml settings from each tap's --about (tests check they agree).
+# From each tap's --about: the settings tables of docs/, the plugin definitions
+# plugins/extractors/*.yml and the extractors of meltano.yml (tests/test_docs.py checks them).
 docs: $(INSTALLED)
 	$(BIN)/python scripts/settings_docs.py
+
+# The release artefacts: wheel and sdist in dist/ (the version is pyproject.toml's).
+dist: $(INSTALLED)
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist .
 
 # Requests vs minimum, throughput vs a bare loop, memory, rate-limit steering -> BENCHMARKS.md.
 # `make bench ARGS=--quick` for a smaller run that only prints.
@@ -47,4 +53,4 @@ lint: $(INSTALLED)
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) .meltano output .pytest_cache
+	rm -rf $(VENV) .meltano output .pytest_cache dist build

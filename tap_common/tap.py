@@ -103,6 +103,8 @@ class VendorTap(Tap):
     """Base of the four taps: validates settings before any request, names the bad one."""
 
     rate_limit_policy: ClassVar[RateLimitPolicy]
+    #: The distribution all four taps ship in: the SDK reads its version for `--about`.
+    package_name = "telemetry-taps"
     message_writer_class = RunMessageWriter
     #: Settings holding a UTC date-time that must parse and not lie in the future.
     date_time_settings: ClassVar[tuple[str, ...]] = ("start_date",)

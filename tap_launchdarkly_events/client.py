@@ -50,8 +50,8 @@ class LaunchDarklyStream(VendorStream[Any]):
     vendor = "LaunchDarkly"
     credential_hint = (
         "the `api_token` setting: a LaunchDarkly access token (personal or service) with read "
-        "access to the project, and `api_url` (https://app.launchdarkly.com, "
-        "https://app.eu.launchdarkly.com or https://app.launchdarkly.us)"
+        "access to the project, and `api_url` (https://app.launchdarkly.com: flag events are "
+        "not served on the EU instance or in federal environments)"
     )
 
     @property

@@ -34,8 +34,9 @@ class TapLaunchDarklyEvents(VendorTap):
             th.URIType,
             default="https://app.launchdarkly.com",
             title="API URL",
-            description="https://app.launchdarkly.com; EU: https://app.eu.launchdarkly.com; "
-            "federal: https://app.launchdarkly.us.",
+            description="https://app.launchdarkly.com. LaunchDarkly serves flag events "
+            "(engineering insights, on select plans) there only: not on its EU instance or in "
+            "federal environments.",
         ),
         th.Property(
             "project_key",

@@ -21,7 +21,12 @@ EVENT_KEY = th.PropertiesList(
 )
 
 EVENT = th.PropertiesList(
-    th.Property("event_id", th.StringType, required=True, description="See the README's rule."),
+    th.Property(
+        "event_id",
+        th.StringType,
+        required=True,
+        description="The vendor's id, else a content hash (docs/tap-pm2-events.md).",
+    ),
     th.Property("bucket_id", th.StringType, required=True),
     th.Property("event_name", th.StringType, required=True),
     th.Property("at", th.DateTimeType, required=True, description="Event time, UTC."),

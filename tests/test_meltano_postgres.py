@@ -104,7 +104,7 @@ def psql(port: int, database: str, sql: str) -> list[list[str]]:
 
 
 def migrate_to_timestamptz(url: str, schema: str) -> None:
-    """The README's one-time step: warehouse/postgres_timestamptz.sql."""
+    """The one-time step of docs/operations.md: warehouse/postgres_timestamptz.sql."""
     subprocess.run(
         ["psql", "-h", "127.0.0.1", "-p", str(port_of(url)), "-U", "postgres", "-d", "warehouse",
          "-v", "ON_ERROR_STOP=1", "-v", f"schema={schema}", "-f", str(MIGRATION)],

@@ -199,7 +199,7 @@ def test_a_killed_pipe_into_target_jsonl_resumes_from_the_taps_last_state(case, 
 
         state = pipe_until_killed(case, command, target_config, emulator, kill_at)
         emulator.faults.clear()
-        if state is not None:  # the user keeps the tap's STATE lines (README: target-jsonl)
+        if state is not None:  # the user keeps the tap's STATE lines (docs/guarantees.md)
             (tmp_path / "state.json").write_text(json.dumps(state))
             command += ["--state", str(tmp_path / "state.json")]
         pipe_until_killed(case, command, target_config, emulator, None)
