@@ -24,7 +24,7 @@ from email.message import Message
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, ClassVar
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 ADMIN_PREFIX = "/_emulator/"
 FAULT_KINDS = ("status", "rate_limit", "slow", "reset", "truncate", "empty_page")
@@ -273,6 +273,7 @@ class VendorApp:
 
     def __init__(self) -> None:
         self._routes: list[Route] = []
+        self._admin_routes: list[Route] = []
         self.clock = Clock()  # replaced by the server's clock when served
         self.urls: dict[str, str] = {}  # host name -> base URL, set when served
 
@@ -286,6 +287,24 @@ class VendorApp:
         """
         regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template)
         self._routes.append(Route(method, re.compile(f"^{regex}/?$"), handler, host))
+
+    def add_admin_route(self, method: str, template: str, handler: Handler) -> None:
+        """Serve ``method /_emulator/<name>/<template>``: an emulator-only control route (to
+        change the vendor's data between two syncs, say)."""
+        regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", f"{self.name}/{template}")
+        self._admin_routes.append(Route(method, re.compile(f"^{regex}$"), handler))
+
+    def admin(self, request: Request, route: str) -> Response | None:
+        """Answer an admin ``route`` (the path after ``/_emulator/``) of this vendor, if any."""
+        for admin_route in self._admin_routes:
+            match = admin_route.pattern.match(route)
+            if match is not None and admin_route.method == request.method:
+                request.params = {name: unquote(v) for name, v in match.groupdict().items()}
+                try:
+                    return admin_route.handler(request)
+                except VendorError as refusal:
+                    return Response(refusal.status, refusal.body)
+        return None
 
     def dispatch(self, request: Request) -> Response:
         """Route and answer a request; a :class:`VendorError` raised on the way is the answer.
@@ -473,7 +492,7 @@ class EmulatorServer:
             return Response(204)
         if route == ("PUT", f"{self.app.name}/options"):
             return self._set_options(body)
-        return Response(404, {"error": "unknown admin route"})
+        return self.app.admin(request, route[1]) or Response(404, {"error": "unknown admin route"})
 
     def _set_clock(self, now: str | None) -> Response:
         if now is None:

@@ -15,6 +15,9 @@ UNVERIFIED), chosen here and kept consistent:
 - ``eventsKeysByApp`` is ``[{"app_name", "events": [{"name", "count"}]}]`` with all-time counts;
 - an access token expires at ``expire_at`` on the emulator's clock, or after ``token_max_uses``
   requests (an emulator-only knob to expire a token mid-sync); expired -> 401.
+
+Admin routes delete a bucket (``DELETE /_emulator/pm2/buckets/{bucket_id}``) or an event key
+(``DELETE /_emulator/pm2/event-keys`` with ``{"bucket_id", "app_name", "event_name"}``).
 """
 
 from __future__ import annotations
@@ -81,6 +84,8 @@ class Pm2App(VendorApp):
         self.add_route("POST", f"{DATA}/events/stats", self.histogram, host="data")
         self.add_route("GET", f"{DATA}/eventsKeysByApp", self.event_keys, host="data")
         self.add_route("DELETE", f"{DATA}/events/delete_all", self.delete_all, host="data")
+        self.add_admin_route("DELETE", "buckets/{bucket_id}", self.admin_delete_bucket)
+        self.add_admin_route("DELETE", "event-keys", self.admin_delete_event_key)
 
     def register_refresh_token(self, token: str, bucket_ids: set[str] | None = None) -> str:
         """Accept one more refresh token (reading ``bucket_ids``, default all); returns it."""
@@ -245,6 +250,25 @@ class Pm2App(VendorApp):
         """``DELETE .../data/events/delete_all``: really deletes (a tap must never call it)."""
         self._bucket(request).clear()
         return Response(200, {})
+
+    # -- admin (emulator only: an account changing between two syncs) ----------------------
+
+    def admin_delete_bucket(self, request: Request) -> Response:
+        """``DELETE /_emulator/pm2/buckets/{bucket_id}``: gone, with its events."""
+        if self.dataset.remove_bucket(request.params["bucket_id"]) is None:
+            raise _refusal(404, "bucket not found")
+        return Response(204)
+
+    def admin_delete_event_key(self, request: Request) -> Response:
+        """``DELETE /_emulator/pm2/event-keys`` with ``{"bucket_id", "app_name", "event_name"}``:
+        every event of that name from that app deleted, so eventsKeysByApp lists it no more."""
+        body = _body(request)
+        bucket = self.dataset.bucket(str(body.get("bucket_id")))
+        if bucket is None:
+            raise _refusal(404, "bucket not found")
+        if not bucket.remove_event_key(str(body.get("app_name")), str(body.get("event_name"))):
+            raise _refusal(404, "no such event key in this bucket")
+        return Response(204)
 
 
 def _form_or_json(request: Request) -> dict[str, str]:

@@ -4,7 +4,9 @@ Bearer auth; ``{"data": ...}`` success bodies and ``{"errors": [...]}`` error bo
 pagination through ``pagination.count`` / ``pagination.cursor`` (also the bracket form the
 official SDKs send); subscriptions as an Alpha feature (the ``subscriptions_enabled`` option
 switches it); delivery metrics with the granularity window limits, enforced against the
-emulator's clock; rate-limit headers on every success and the documented 429.
+emulator's clock; rate-limit headers on every success and the documented 429. Admin routes
+delete a destination or a subscription (``DELETE /_emulator/segment/destinations/{id}``,
+``.../subscriptions/{id}``).
 """
 
 from __future__ import annotations
@@ -66,6 +68,8 @@ class SegmentApp(VendorApp):
         self.add_route("GET", base + "/subscriptions", self._guarded(self.list_subscriptions))
         self.add_route("GET", base + "/subscriptions/{id}", self._guarded(self.get_subscription))
         self.add_route("GET", base + "/delivery-metrics", self._guarded(self.delivery_metrics))
+        self.add_admin_route("DELETE", "destinations/{id}", self.delete_destination)
+        self.add_admin_route("DELETE", "subscriptions/{id}", self.delete_subscription)
 
     def register_token(self, token: str, access: str = "full") -> str:
         """Accept one more token ("full" or "forbidden"); returns it."""
@@ -183,6 +187,20 @@ class SegmentApp(VendorApp):
         start, end = self._window(request)
         totals = self.dataset.expected_metrics(destination["id"], start, end, self.clock.now())
         return {"deliveryMetricsSummary": _summary(source_id, destination, totals)}
+
+    # -- admin (emulator only: a workspace changing between two syncs) ----------------------
+
+    def delete_destination(self, request: Request) -> Response:
+        """``DELETE /_emulator/segment/destinations/{id}``: gone, with its subscriptions."""
+        if self.dataset.remove_destination(request.params["id"]) is None:
+            raise _not_found("Destination not found")
+        return Response(204)
+
+    def delete_subscription(self, request: Request) -> Response:
+        """``DELETE /_emulator/segment/subscriptions/{id}``."""
+        if self.dataset.remove_subscription(request.params["id"]) is None:
+            raise _not_found("Subscription not found")
+        return Response(204)
 
     # -- helpers ---------------------------------------------------------------------------
 

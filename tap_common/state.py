@@ -8,6 +8,9 @@ Checked before a sync: a clear error, or a documented fallback.
   stops the tap naming the stream and partition: resuming from it would be a guess.
 - Bookmarks for streams this tap does not have (another tap's state file) are ignored with a
   warning naming them; a stream without a bookmark starts from ``start_date`` as on a first run.
+- A full-table stream's ``present_keys`` (the keys it remembers, tap_common.deletes) must be
+  ``{"fields": [names], "values": [[one value per field], ...]}``: a guess there could mark
+  live rows deleted.
 
 During a sync, :class:`IndexedStateManager` finds a partition's bookmark by a lookup, not a scan.
 """
@@ -25,6 +28,9 @@ from singer_sdk.streams._state import StreamStateManager
 from typing_extensions import override
 
 from tap_common.timeutil import parse_utc
+
+#: The key of a full-table stream's remembered primary keys in its state (tap_common.deletes).
+PRESENT_KEYS = "present_keys"
 
 
 class StateError(ValueError):
@@ -60,7 +66,28 @@ def unknown_streams(state: Mapping[str, Any], streams: Mapping[str, str | None])
             except (TypeError, ValueError) as exc:
                 msg = f"state: bookmark of {name}{where} is not a date-time: {value!r}"
                 raise StateError(msg) from exc
+    for name in streams:
+        _check_present_keys(name, bookmarks.get(name, {}).get(PRESENT_KEYS))
     return sorted(name for name in bookmarks if name not in streams)
+
+
+def _check_present_keys(name: str, present: Any) -> None:
+    if present is None:
+        return
+    fields = present.get("fields") if isinstance(present, Mapping) else None
+    values = present.get("values") if isinstance(present, Mapping) else None
+    if (
+        not isinstance(fields, list)
+        or not fields
+        or not all(isinstance(field, str) for field in fields)
+        or not isinstance(values, list)
+        or not all(isinstance(value, list) and len(value) == len(fields) for value in values)
+    ):
+        msg = (
+            f"state: {PRESENT_KEYS} of {name} must be "
+            '{"fields": [names], "values": [[one value per field], ...]}'
+        )
+        raise StateError(msg)
 
 
 def _bookmark_values(bookmarks: Mapping[str, Any]) -> Iterator[tuple[str, Any, str]]:

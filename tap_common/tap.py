@@ -15,6 +15,7 @@ from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.types import Auth
 from typing_extensions import override
 
+from tap_common.deletes import mark_deleted_rows
 from tap_common.messages import PacedStateWriter, RunMessageWriter
 from tap_common.ratelimit import RateLimitPolicy
 from tap_common.redaction import Redactor, secret_setting_names, secret_values
@@ -137,6 +138,9 @@ class VendorTap(Tap):
         stopped the run (the SDK's handler exits by raising SystemExit through here)."""
         try:
             super().sync_all()
+            # Only a sync that read everything it set out to may mark rows deleted.
+            mark_deleted_rows(self.streams.values())
+            self.paced_state_writer.write_state(self.state)
         finally:
             self.paced_state_writer.flush()
 

@@ -14,6 +14,7 @@ from singer_sdk.helpers.types import Context
 from singer_sdk.pagination import OffsetPaginator
 from typing_extensions import override
 
+from tap_common.deletes import FullTableStream
 from tap_common.payload import json_payload
 from tap_common.timeutil import (
     DEFAULT_HISTORY,
@@ -36,10 +37,11 @@ RESULT_WINDOW = 10_000
 SMALLEST_WINDOW = timedelta(seconds=1)
 
 
-class BucketsStream(Pm2Stream):
+class BucketsStream(FullTableStream, Pm2Stream):
     """The buckets the token can read (all, or those in ``bucket_ids``); no secrets."""
 
     name = "buckets"
+    narrowed_by = ("bucket_ids",)
     path = "/api/bucket"
     primary_keys = ("id",)
     records_jsonpath = "$[*]"
@@ -81,8 +83,11 @@ class BucketsStream(Pm2Stream):
         return {"bucket_id": record["id"], "data_endpoint": record["data_endpoint"]}
 
 
-class EventKeysStream(BucketDataStream):
-    """Event names per app of a bucket (``eventsKeysByApp``), full table."""
+class EventKeysStream(FullTableStream, BucketDataStream):
+    """Event names per app of a bucket (``eventsKeysByApp``), full table.
+
+    ``app_names`` and ``event_names`` narrow its children, not the listing itself.
+    """
 
     name = "event_keys"
     parent_stream_type = BucketsStream

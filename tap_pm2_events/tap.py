@@ -7,6 +7,7 @@ from typing import ClassVar
 from singer_sdk import typing as th
 from typing_extensions import override
 
+from tap_common.deletes import mark_deleted_rows_setting
 from tap_common.runtime import TapRuntime
 from tap_common.tap import VendorTap, common_settings, incremental_settings, window_setting
 from tap_pm2_events.client import PM2_RATE_LIMITS, Pm2Stream, Pm2TokenAuth
@@ -79,6 +80,7 @@ class TapPm2Events(VendorTap):
             title="Event names",
             description="Only these event names. Unset: every name eventsKeysByApp lists.",
         ),
+        mark_deleted_rows_setting("buckets", "event_keys"),
         *incremental_settings(lookback_why="where late events land", lookback_max=10080),
         th.Property(
             "histogram_interval",

@@ -12,6 +12,7 @@ from singer_sdk.exceptions import FatalAPIError
 from singer_sdk.helpers.types import Context
 from typing_extensions import override
 
+from tap_common.deletes import FullTableStream
 from tap_common.pagination import WindowPaginator
 from tap_common.payload import json_payload
 from tap_common.timeutil import iso_ms, to_utc_iso
@@ -29,10 +30,11 @@ GRANULARITY_RULES: dict[str, WindowRules] = {
 }
 
 
-class DestinationsStream(SegmentListStream):
+class DestinationsStream(FullTableStream, SegmentListStream):
     """Every destination of the workspace (or those in ``destination_ids``); full table."""
 
     name = "destinations"
+    narrowed_by = ("destination_ids",)
     path = "/destinations"
     primary_keys = ("id",)
     records_jsonpath = "$.data.destinations[*]"
@@ -62,7 +64,7 @@ class DestinationsStream(SegmentListStream):
         }
 
 
-class DestinationSubscriptionsStream(SegmentListStream):
+class DestinationSubscriptionsStream(FullTableStream, SegmentListStream):
     """The action subscriptions of each destination (an Alpha feature of Segment); full table.
 
     A workspace without the Destination Subscriptions feature answers every call with an error
@@ -92,6 +94,13 @@ class DestinationSubscriptionsStream(SegmentListStream):
         except SubscriptionsNotEnabledError as exc:
             self._feature_disabled = True
             self.logger.warning("Skipping %s: %s", self.name, exc)
+
+    @override
+    def unproven_reason(self) -> str | None:
+        """A workspace without the feature lists no subscriptions: that proves none gone."""
+        if self._feature_disabled:
+            return "Segment answered that the feature is not enabled"
+        return super().unproven_reason()
 
     @override
     def validate_response(self, response: requests.Response) -> None:

@@ -6,6 +6,7 @@ from singer_sdk import typing as th
 from singer_sdk.authenticators import BearerTokenAuthenticator
 from typing_extensions import override
 
+from tap_common.deletes import mark_deleted_rows_setting
 from tap_common.runtime import TapRuntime
 from tap_common.tap import VendorTap, common_settings
 from tap_segment_config.client import SEGMENT_RATE_LIMITS
@@ -67,6 +68,7 @@ class TapSegmentConfig(VendorTap):
             title="Destination ids",
             description="Sync only these destinations (and their children). Unset: all.",
         ),
+        mark_deleted_rows_setting("destinations", "destination_subscriptions"),
         *common_settings(page_size_max=1000, page_size_default=1000),
     ).to_dict()
 

@@ -165,6 +165,17 @@ class Bucket:
         """Delete every event."""
         self.load([])
 
+    def remove_event_key(self, app: str, name: str) -> list[StoredEvent]:
+        """Delete every event of ``name`` from ``app`` (eventsKeysByApp then lists the pair no
+        more); the removed events."""
+        removed = [e for e in self.events if e.app == app and e.document["name"] == name]
+        self.load([e for e in self.events if not (e.app == app and e.document["name"] == name)])
+        return removed
+
+    def restore_events(self, events: list[StoredEvent]) -> None:
+        """Bring back removed events."""
+        self.load(self.events + events)
+
     def visible(self, now_ms: int, first_ms: int, last_ms: int) -> list[StoredEvent]:
         """Events with ``first_ms <= at <= last_ms`` that have arrived by ``now_ms``."""
         low = bisect.bisect_left(self._times, first_ms)
@@ -267,6 +278,17 @@ class Pm2Dataset:
     def bucket(self, bucket_id: str) -> Bucket | None:
         """The bucket with this id, if any."""
         return next((b for b in self.buckets if b.id == bucket_id), None)
+
+    def remove_bucket(self, bucket_id: str) -> Bucket | None:
+        """Delete a bucket (with its events); the removed one, or None."""
+        bucket = self.bucket(bucket_id)
+        if bucket is not None:
+            self.buckets.remove(bucket)
+        return bucket
+
+    def restore_bucket(self, bucket: Bucket) -> None:
+        """Bring back a removed bucket."""
+        self.buckets.append(bucket)
 
     def add_event(
         self,

@@ -306,6 +306,31 @@ class SegmentDataset:
             result.append(subscription)
         return result
 
+    def remove_destination(self, destination_id: str) -> dict[str, Any] | None:
+        """Delete a destination (its subscriptions go with it); the removed one, or None."""
+        destination = self.by_id.pop(destination_id, None)
+        if destination is not None:
+            self.destinations.remove(destination)
+        return destination
+
+    def restore_destination(self, destination: dict[str, Any]) -> None:
+        """Bring back a removed destination, with the subscriptions it had."""
+        self.destinations.append(destination)
+        self.by_id[destination["id"]] = destination
+
+    def remove_subscription(self, subscription_id: str) -> dict[str, Any] | None:
+        """Delete one subscription; the removed one, or None."""
+        for subscriptions in self.subscriptions.values():
+            for subscription in subscriptions:
+                if subscription["id"] == subscription_id:
+                    subscriptions.remove(subscription)
+                    return subscription
+        return None
+
+    def restore_subscription(self, subscription: dict[str, Any]) -> None:
+        """Bring back a removed subscription (to its destination)."""
+        self.subscriptions.setdefault(subscription["destinationId"], []).append(subscription)
+
     def find(self, destination_id: str) -> dict[str, Any] | None:
         """The destination with this id, or None."""
         return self.by_id.get(destination_id)
