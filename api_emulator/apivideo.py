@@ -185,7 +185,7 @@ class ApiVideoApp(VendorApp):
     """The analytics endpoints of api.video projects, one per API key."""
 
     name = "apivideo"
-    rate_headers_on_errors = True  # "on 200/400/403/404/429" (apivideo.md §4)
+    rate_headers_on_errors = True  # "on 200/400/403/404/429" (docs/api/apivideo.md §4)
     options: ClassVar[dict[str, Any]] = {
         "analytics_enabled": bool,
         "token_lifetime": int,
@@ -227,14 +227,14 @@ class ApiVideoApp(VendorApp):
             return Response(
                 404, _problem(404, "unrecognized-request-url", "Unrecognized request URL.").body
             )
-        # The 405 slug is UNVERIFIED; the title is documented (apivideo-data.md §7).
+        # The 405 slug is UNVERIFIED; the title is documented (docs/api/apivideo-data.md §7).
         return Response(
             status,
             _problem(status, "method-not-allowed", "Method is not allowed for this route.").body,
         )
 
     def server_error(self, status: int) -> Response:
-        """``Server error`` (general-errors.md)."""
+        """``Server error`` (api.video's general-errors page, cited in docs/api/apivideo.md)."""
         return Response(status, {"title": "Server error", "status": status})
 
     def rate_limited(self, budget: BudgetStatus, retry_after: int | None) -> Response:
@@ -336,7 +336,7 @@ class ApiVideoApp(VendorApp):
 
         return guarded
 
-    # -- plays endpoints (apivideo.md §3) ------------------------------------------------------
+    # -- plays endpoints (docs/api/apivideo.md §3) --------------------------------------------
 
     def video_plays(self, request: Request) -> Response:
         """``GET /analytics/videos/plays``."""
@@ -418,7 +418,7 @@ class ApiVideoApp(VendorApp):
             raise _invalid_query("filter", f"This value must refer to an existing {kind.noun}")
         return media_id
 
-    # -- /data endpoints (apivideo-data.md) ------------------------------------------------------
+    # -- /data endpoints (docs/api/apivideo-data.md) ------------------------------------------
 
     def metrics(self, request: Request) -> Response:
         """``GET /data/metrics/{metric}/{aggregation}``: one number, unpaginated."""

@@ -1,6 +1,7 @@
 """LaunchDarkly REST API: list flag events (engineering insights, beta), per launchdarkly.md.
 
-Conventions the vendor does not document, chosen here and kept consistent (launchdarkly.md §5):
+Conventions the vendor does not document, chosen here and kept consistent
+(docs/api/launchdarkly.md §5):
 - order is newest first by (eventTime, id) (``LaunchDarklyApp.newest_first = False`` flips it,
   so tests can prove a tap does not depend on it);
 - ``after=<id>`` returns the items that follow that item in this order, ``before=<id>`` those
@@ -57,7 +58,7 @@ class LaunchDarklyApp(VendorApp):
 
     name = "launchdarkly"
     rate_window_seconds = 10.0  # LaunchDarkly's limits are per ten seconds
-    rate_headers_on_errors = True  # "on every response of this route" (launchdarkly.md §7)
+    rate_headers_on_errors = True  # "on every response of this route" (docs/api/launchdarkly.md §7)
     options: ClassVar[dict[str, Any]] = {
         "newest_first": bool,
         "stale_reset": bool,
@@ -275,7 +276,7 @@ def _matches(event: FlagEvent, args: dict[str, Any]) -> bool:
         wanted = set(args["applicationKey"].split(","))
         if wanted.isdisjoint(event.applications):
             return False
-    # On `impact.size` as shown (launchdarkly.md §9): none for a global or waiting event.
+    # On `impact.size` as shown (docs/api/launchdarkly.md §9): none for a global or waiting event.
     if args["impactSize"] and event.impact(args["now_ms"])["size"] != args["impactSize"]:
         return False
     wants_experiments = args["hasExperiments"]

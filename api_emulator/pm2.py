@@ -1,4 +1,5 @@
-"""PM2 Plus (Keymetrics) API: OAuth token exchange, buckets, and a bucket's event routes (pm2.md).
+"""PM2 Plus (Keymetrics) API: OAuth token exchange, buckets, and a bucket's event routes
+(docs/api/pm2.md).
 
 Three hosts, one port each, as in production: the OAuth host (``auth``), the main API (``api``)
 and the bucket's data node (``data``, announced in ``node.endpoints.web``); the data routes are
@@ -103,7 +104,8 @@ class Pm2App(VendorApp):
         return self.error(status, "database error")
 
     def rate_limited(self, budget: BudgetStatus, retry_after: int | None) -> Response:
-        """Emulator-only: PM2 documents no rate limit (pm2.md §5); a 429 with Retry-After."""
+        """Emulator-only: PM2 documents no rate limit (docs/api/pm2.md §5); a 429 with
+        Retry-After."""
         wait = retry_after or budget.retry_after_seconds
         return Response(429, {"msg": "too many requests"}, {"Retry-After": str(wait)})
 

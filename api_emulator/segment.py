@@ -26,8 +26,9 @@ DEFAULT_TOKEN = "segment-emulator-token"
 NO_ACCESS_TOKEN = "segment-emulator-no-access"
 DEFAULT_COUNT, MAX_COUNT = 200, 1000
 
-# Granularity -> (widest range, oldest start, default start before now) (segment.md §6). The
-# DAY default (30 days) breaks the DAY limit (14 days): a client that omits startTime is refused.
+# Granularity -> (widest range, oldest start, default start before now) (docs/api/segment.md
+# §6). The DAY default (30 days) breaks the DAY limit (14 days): a client that omits startTime is
+# refused.
 WINDOW_LIMITS = {
     "MINUTE": (timedelta(hours=4), timedelta(hours=48), timedelta(hours=1)),
     "HOUR": (timedelta(days=7), timedelta(days=7), timedelta(days=7)),
@@ -88,7 +89,7 @@ class SegmentApp(VendorApp):
         return self.error(status, "Internal Server Error")
 
     def rate_limited(self, budget: BudgetStatus, retry_after: int | None) -> Response:
-        """429 with ``Retry-After`` and the documented body (segment.md §7)."""
+        """429 with ``Retry-After`` and the documented body (docs/api/segment.md §7)."""
         retry_after = retry_after or budget.retry_after_seconds
         body = {
             "type": "RequestError",
@@ -142,8 +143,9 @@ class SegmentApp(VendorApp):
         if access is None:
             raise _refusal(401, "unauthorized", "Unauthorized")
         if access != "full":
-            # Segment documents insufficient permission under 401 (segment.md §8); the product
-            # spec asks the emulator for a 403 here, so taps must handle both as credential errors.
+            # Segment documents insufficient permission under 401 (docs/api/segment.md §8); the
+            # product spec asks the emulator for a 403 here, so taps must handle both as
+            # credential errors.
             raise _refusal(403, "forbidden", "The token does not have access to this resource")
 
     # -- routes ----------------------------------------------------------------------------
@@ -211,7 +213,8 @@ class SegmentApp(VendorApp):
         return destination
 
     def _require_subscriptions(self) -> None:
-        # Status and body for a workspace without the feature are UNVERIFIED (segment.md §8).
+        # Status and body for a workspace without the feature are UNVERIFIED
+        # (docs/api/segment.md §8).
         if not self.subscriptions_enabled:
             raise _refusal(403, "forbidden", SUBSCRIPTIONS_OFF, status=403)
 

@@ -9,10 +9,11 @@ size N. Target-duckdb flushes its batch on every SCHEMA, so the load becomes N t
 - :class:`PacedStateWriter` writes a pending STATE once ``state_interval_seconds`` have passed
   since the last one and the output since then is at least OUTPUT_PER_STATE times the size of
   that last STATE; and always when the run ends, fails or is stopped. So STATE messages are at
-  most a sixteenth of the output whatever the number of partitions (each state is larger, so
-  they come less often), and a crash re-reads at most the window in progress plus the work since
-  the last STATE: ``state_interval_seconds`` of it, or sixteen times the state's size in
-  records when that is more.
+  most a 64th of the output whatever the number of partitions (each state is larger, so they
+  come less often), and a crash re-reads at most the window in progress plus the work since the
+  last STATE: ``state_interval_seconds`` of it, or 64 times the state's size in records when
+  that is more. (64 rather than fewer: with thousands of partitions each STATE is large, and
+  every extra one shows in the STATE volume; see BENCHMARKS.md, "Scaling with partitions".)
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from singer_sdk.helpers.types import TapState
 from singer_sdk.singerlib import Message, SchemaMessage
 
 #: Bytes of output between two STATE messages, per byte of the last STATE.
-OUTPUT_PER_STATE = 16
+OUTPUT_PER_STATE = 64
 
 
 class RunMessageWriter(MsgSpecWriter):
@@ -55,10 +56,16 @@ class RunMessageWriter(MsgSpecWriter):
 class PacedStateWriter(StateWriter):
     """Writes the pending state once enough time and output have passed since the last STATE."""
 
-    def __init__(self, message_writer: RunMessageWriter, interval_seconds: float) -> None:
+    def __init__(
+        self,
+        message_writer: RunMessageWriter,
+        interval_seconds: float,
+        output_per_state: int = OUTPUT_PER_STATE,
+    ) -> None:
         super().__init__(message_writer)
         self._output = message_writer
         self._interval = interval_seconds
+        self._output_per_state = output_per_state
         self._pending: TapState | None = None
         self._written_at = (0, -float("inf"))  # output bytes and clock at the last STATE
         self._last_size = 0  # bytes of that STATE message
@@ -69,7 +76,7 @@ class PacedStateWriter(StateWriter):
         output, clock = self._written_at
         if (
             time.monotonic() - clock >= self._interval
-            and self._output.bytes_written - output >= OUTPUT_PER_STATE * self._last_size
+            and self._output.bytes_written - output >= self._output_per_state * self._last_size
         ):
             self.flush()
 

@@ -21,7 +21,6 @@ class ResetFormat(str, Enum):
     DELAY_SECONDS = "delay-seconds"  # seconds from now, e.g. "12"
     HTTP_DATE = "http-date"  # RFC 5322 / RFC 9110 date, e.g. "Thu, 20 Aug 2026 16:01:00 GMT"
     EPOCH_MS = "epoch-ms"  # Unix time in milliseconds, e.g. "1755705660000"
-    EPOCH_SECONDS = "epoch-seconds"  # Unix time in seconds
 
 
 def parse_wait(value: str | None, fmt: ResetFormat, now: float) -> float | None:
@@ -37,10 +36,8 @@ def parse_wait(value: str | None, fmt: ResetFormat, now: float) -> float | None:
             seconds = float(value)
         elif fmt is ResetFormat.HTTP_DATE:
             seconds = parsedate_to_datetime(value).timestamp() - now
-        elif fmt is ResetFormat.EPOCH_MS:
+        else:  # EPOCH_MS
             seconds = float(value) / 1000 - now
-        else:
-            seconds = float(value) - now
     except (TypeError, ValueError, OverflowError):
         return None
     if math.isnan(seconds):
@@ -86,7 +83,6 @@ class RateLimitPolicy:
     reset_header: str | None = None
     reset_format: ResetFormat = ResetFormat.DELAY_SECONDS
     retry_after_header: str | None = "Retry-After"
-    retry_after_format: ResetFormat | None = None  # None: RFC 9110 (seconds or HTTP date)
     reserve: int = 2
 
     def status(self, headers: Mapping[str, str], now: float) -> RateLimitStatus:
@@ -108,12 +104,7 @@ class RateLimitPolicy:
         reset time only when the answer was a 429.
         """
         if self.retry_after_header:
-            value = headers.get(self.retry_after_header)
-            wait = (
-                parse_retry_after(value, now)
-                if self.retry_after_format is None
-                else parse_wait(value, self.retry_after_format, now)
-            )
+            wait = parse_retry_after(headers.get(self.retry_after_header), now)
             if wait is not None:
                 return wait
         return self.status(headers, now).reset_after if rate_limited else None

@@ -16,7 +16,7 @@ from singer_sdk.helpers.types import Auth
 from typing_extensions import override
 
 from tap_common.deletes import mark_deleted_rows
-from tap_common.messages import PacedStateWriter, RunMessageWriter
+from tap_common.messages import OUTPUT_PER_STATE, PacedStateWriter, RunMessageWriter
 from tap_common.ratelimit import RateLimitPolicy
 from tap_common.redaction import Redactor, secret_setting_names, secret_values
 from tap_common.runtime import TapRuntime
@@ -64,7 +64,8 @@ def common_settings(*, page_size_max: int, page_size_default: int) -> list[th.Pr
             default=DEFAULT_STATE_INTERVAL,
             title="State interval seconds",
             description="Least time between two STATE messages (and always one after the last "
-            "record). A crash re-reads at most about this much work; 0: after every window.",
+            "record). A killed sync re-reads about this much work; 0: a STATE after every "
+            "window and partition (costs the square of the partitions).",
         ),
     ]
 
@@ -117,7 +118,9 @@ class VendorTap(Tap):
         assert isinstance(self.message_writer, RunMessageWriter)
         # The SDK's own writer sends the whole state after every partition (see messages.py).
         interval = float(self.config.get("state_interval_seconds", DEFAULT_STATE_INTERVAL))
-        self.paced_state_writer = PacedStateWriter(self.message_writer, interval)
+        # 0: unpaced, a STATE at every checkpoint as the SDK writes them.
+        per_state = OUTPUT_PER_STATE if interval else 0
+        self.paced_state_writer = PacedStateWriter(self.message_writer, interval, per_state)
         self._state_writer = self.paced_state_writer
 
     @cached_property

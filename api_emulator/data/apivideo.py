@@ -1,9 +1,10 @@
 """An api.video project: videos, live streams, and the viewing sessions behind every figure.
 
 One table of sessions feeds both analytics generations, so ``/analytics/*/plays`` and the
-``/data/*`` endpoints agree with each other (apivideo-data.md §10). A session is one player load
-(an impression) of one media at a UTC instant on the whole minute; most sessions go on to play,
-some play to the end. Each carries the viewer's country, device, OS, browser and referrer.
+``/data/*`` endpoints agree with each other (docs/api/apivideo-data.md §10). A session is one
+player load (an impression) of one media at a UTC instant on the whole minute; most sessions go
+on to play, some play to the end. Each carries the viewer's country, device, OS, browser and
+referrer.
 
 Sessions run from ``days`` before the anchor to ``future_days`` after it, so a test that moves
 the emulator clock forward sees new days arrive. :meth:`ApiVideoDataset.add_late_plays` adds
@@ -97,7 +98,7 @@ DEVICE = Weighted.of(DEVICES, DEVICE_WEIGHTS)
 OPERATING_SYSTEM = Weighted.of(OPERATING_SYSTEMS, OS_WEIGHTS)
 BROWSER = Weighted.of(BROWSERS, BROWSER_WEIGHTS)
 REFERRER = Weighted.of(REFERRERS, REFERRER_WEIGHTS)
-# The session field each plays-endpoint dimension reads (apivideo.md §3).
+# The session field each plays-endpoint dimension reads (docs/api/apivideo.md §3).
 PLAYS_FIELDS = {
     "emittedAt": "at",
     "videoId": "media_id",
@@ -291,7 +292,7 @@ class ApiVideoDataset:
 
 
 def plays_label(dimension: str, value: datetime | str) -> str:
-    """How a plays-endpoint ``dimension`` shows a session's field (apivideo.md §3)."""
+    """How a plays-endpoint ``dimension`` shows a session's field (docs/api/apivideo.md §3)."""
     if isinstance(value, datetime):  # emittedAt: the hour's start
         return value.replace(minute=0).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     if dimension == "country":

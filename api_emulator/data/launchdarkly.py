@@ -1,7 +1,7 @@
 """A LaunchDarkly project: environments, flags, and flag events over time.
 
-Events carry what the API shows (launchdarkly.md §3) plus what only the emulator knows: which
-applications an event touched, and the impact it settles on ten minutes after it happened.
+Events carry what the API shows (docs/api/launchdarkly.md §3) plus what only the emulator knows:
+which applications an event touched, and the impact it settles on ten minutes after it happened.
 Events lie in the past and in the near future of the anchor, so a test that moves the clock
 forward sees new events arrive.
 """
@@ -74,7 +74,8 @@ def _count(rng: random.Random) -> int:
 
 
 def _size(change: float) -> str:
-    """Impact size of a change in the share of users served true, in points (launchdarkly.md)."""
+    """Impact size of a change in the share of users served true, in points
+    (docs/api/launchdarkly.md)."""
     if change == 0:
         return "none"
     return "small" if change < 20 else "medium" if change <= 80 else "large"

@@ -1,9 +1,10 @@
 """PM2 Plus buckets and their custom ("human") events over time.
 
-Each event has the shape pm2.md §4.1 calls most probable: ``name``, a free-form ``data`` object,
-``process`` (``pm_id``, ``name`` = app, ``rev``, ``server``) and ``at`` (epoch ms). What only the
-emulator knows: when the event *arrives*. Most arrive within seconds, a few minutes late, so a
-sync that has already read past ``at`` misses them unless it re-reads a look-back.
+Each event has the shape docs/api/pm2.md §4.1 calls most probable: ``name``, a free-form
+``data`` object, ``process`` (``pm_id``, ``name`` = app, ``rev``, ``server``) and ``at`` (epoch
+ms). What only the emulator knows: when the event *arrives*. Most arrive within seconds, a few
+minutes late, so a sync that has already read past ``at`` misses them unless it re-reads a
+look-back.
 """
 
 from __future__ import annotations

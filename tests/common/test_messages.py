@@ -50,7 +50,7 @@ def test_a_schema_goes_out_once_per_stream_and_again_only_when_it_changes():
 def test_a_state_waits_until_the_output_since_the_last_outweighs_it():
     with captured() as stdout:
         writer = RunMessageWriter()
-        states = PacedStateWriter(writer, interval_seconds=0)
+        states = PacedStateWriter(writer, interval_seconds=0, output_per_state=OUTPUT_PER_STATE)
         states.write_state({"bookmarks": {"s": {"n": 1}}})  # the first: at once
         states.write_state({"bookmarks": {"s": {"n": 2}}})  # nothing written since: held back
         assert [
@@ -91,7 +91,7 @@ def test_a_state_waits_for_its_interval_and_the_end_flushes_it():
 def test_an_unchanged_state_is_not_written_again():
     with captured() as stdout:
         writer = RunMessageWriter()
-        states = PacedStateWriter(writer, interval_seconds=0)
+        states = PacedStateWriter(writer, interval_seconds=0, output_per_state=OUTPUT_PER_STATE)
         state = {"bookmarks": {"s": {"n": 1}}}
         states.write_state(state)
         records(writer, 100)
