@@ -27,7 +27,6 @@ from tap_common.windows import (
     WindowRules,
     floor_to,
     plan_windows,
-    resume_from,
 )
 
 # One UTC day per window, starting within the 30 days api.video keeps (docs/api/apivideo.md
@@ -60,11 +59,8 @@ class DailyStream(WindowedStream[int], ApiVideoStream):
         """The complete UTC days to read, on the server's clock (asked first if not known)."""
         self.learn_server_time()
         self._seen = (None, set())  # a new partition: its windows have seen nothing yet
-        start = resume_from(
-            self.get_context_state(context).get("replication_key_value"),
-            lookback=timedelta(days=self.config["lookback_days"]),
-            start_date=self.config.get("start_date"),
-            unit="day",
+        start = self.resume_start(
+            context, lookback=timedelta(days=self.config["lookback_days"]), unit="day"
         )
         plan = plan_windows(DAYS, start, self.runtime.server_clock.now())
         if plan.clamped_from is not None and plan.windows and not self._warned_clamp:

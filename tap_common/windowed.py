@@ -12,14 +12,15 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any, ClassVar
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, ClassVar, overload
 
 import requests
 from typing_extensions import override
 
 from tap_common.stream import TToken, VendorStream
 from tap_common.timeutil import to_utc_iso
-from tap_common.windows import Window, WindowOverfullError, Windows
+from tap_common.windows import Unit, Window, WindowOverfullError, Windows, resume_from
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -72,6 +73,34 @@ class WindowedStream(VendorStream[TToken]):
     def window_records(self, window: Window, response: requests.Response) -> Iterable[dict]:
         """The records of one page of ``window``."""
         raise NotImplementedError
+
+    # -- for planning ----------------------------------------------------------------------------
+
+    @overload
+    def resume_start(
+        self, context: Context, *, default: datetime, lookback: timedelta = ..., unit: None = ...
+    ) -> datetime: ...
+    @overload
+    def resume_start(
+        self, context: Context, *, lookback: timedelta = ..., unit: Unit | None = ...
+    ) -> datetime | None: ...
+    def resume_start(
+        self,
+        context: Context,
+        *,
+        default: datetime | None = None,
+        lookback: timedelta = timedelta(0),
+        unit: Unit | None = None,
+    ) -> datetime | None:
+        """Where this partition's read starts: :func:`resume_from` on its bookmark, else
+        ``default``."""
+        start = resume_from(
+            self.get_context_state(context).get("replication_key_value"),
+            start_date=self.config.get("start_date"),
+            lookback=lookback,
+            unit=unit,
+        )
+        return default if start is None else start
 
     # -- the loop --------------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal, NoReturn, Protocol, overload
+from typing import Literal, NoReturn, Protocol
 
 import pendulum
 
@@ -74,29 +74,10 @@ def ceil_to(moment: datetime, unit: Unit) -> datetime:
     return floor + span_of(unit)
 
 
-@overload
 def resume_from(
     bookmark: str | None,
     *,
     start_date: str | None,
-    default: datetime,
-    lookback: timedelta = ...,
-    unit: Unit | None = ...,
-) -> datetime: ...
-@overload
-def resume_from(
-    bookmark: str | None,
-    *,
-    start_date: str | None,
-    default: None = ...,
-    lookback: timedelta = ...,
-    unit: Unit | None = ...,
-) -> datetime | None: ...
-def resume_from(
-    bookmark: str | None,
-    *,
-    start_date: str | None,
-    default: datetime | None = None,
     lookback: timedelta = timedelta(0),
     unit: Unit | None = None,
 ) -> datetime | None:
@@ -105,13 +86,13 @@ def resume_from(
     With a bookmark: ``lookback`` before where it left off (late data lands there), never before
     ``start_date``. A ``unit`` says the bookmark is the start of the last whole unit read (a day
     or minute series), so it left off one unit later. Without a bookmark: ``start_date``, else
-    ``default`` (None: as far back as the API keeps).
+    None (the stream's own default: as far back as the API keeps, or a default history).
     """
     floor = parse_utc(start_date) if start_date else None
     if bookmark:
         start = parse_utc(bookmark) + (span_of(unit) if unit else timedelta(0)) - lookback
         return max(start, floor) if floor else start
-    return floor or default
+    return floor
 
 
 # -- calendar windows --------------------------------------------------------------------------

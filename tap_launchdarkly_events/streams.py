@@ -13,7 +13,7 @@ from typing_extensions import override
 from tap_common.payload import json_payload
 from tap_common.timeutil import DEFAULT_HISTORY, as_count, from_epoch_ms, to_epoch_ms, to_utc_iso
 from tap_common.windowed import WindowedStream
-from tap_common.windows import CountSizedWindows, Window, resume_from
+from tap_common.windows import CountSizedWindows, Window
 from tap_launchdarkly_events import schemas
 from tap_launchdarkly_events.client import LaunchDarklyStream
 
@@ -57,10 +57,9 @@ class FlagEventsStream(WindowedStream[Any], LaunchDarklyStream):
     def windows(self, context: Context) -> CountSizedWindows:
         """From the bookmark (less the look-back) to the server's now, cut by count."""
         clock = self.runtime.server_clock
-        start = resume_from(
-            self.get_context_state(context).get("replication_key_value"),
+        start = self.resume_start(
+            context,
             lookback=timedelta(minutes=self.config["lookback_minutes"]),
-            start_date=self.config.get("start_date"),
             default=clock.now() - DEFAULT_HISTORY,
         )
         self._sizer = CountSizedWindows(

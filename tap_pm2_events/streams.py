@@ -26,7 +26,7 @@ from tap_common.timeutil import (
     to_utc_iso,
 )
 from tap_common.windowed import WindowedStream
-from tap_common.windows import CountSizedWindows, Window, resume_from
+from tap_common.windows import CountSizedWindows, Window
 from tap_pm2_events import schemas
 from tap_pm2_events.client import BucketDataStream, Pm2Stream
 
@@ -165,10 +165,9 @@ class EventsStream(WindowedStream[int], BucketDataStream):
     def windows(self, context: Context) -> CountSizedWindows:
         """From the bookmark (less the look-back) to the run's pinned end, cut by count."""
         end = self.runtime.run_end
-        start = resume_from(
-            self.get_context_state(context).get("replication_key_value"),
+        start = self.resume_start(
+            context,
             lookback=timedelta(minutes=self.config["lookback_minutes"]),
-            start_date=self.config.get("start_date"),
             default=end - DEFAULT_HISTORY,
         )
         self._sizer = CountSizedWindows(

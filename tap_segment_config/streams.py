@@ -17,7 +17,7 @@ from tap_common.pagination import WindowPaginator
 from tap_common.payload import json_payload
 from tap_common.timeutil import iso_ms, to_utc_iso
 from tap_common.windowed import WindowedStream
-from tap_common.windows import CalendarWindows, Window, WindowRules, plan_windows, resume_from
+from tap_common.windows import CalendarWindows, Window, WindowRules, plan_windows
 from tap_segment_config import schemas
 from tap_segment_config.client import SegmentListStream, SegmentStream
 
@@ -138,11 +138,7 @@ class DeliveryMetricsStream(WindowedStream[Window], SegmentStream):
     def windows(self, context: Context) -> CalendarWindows:
         """The closed units after the bookmark (or ``start_date``), as one window."""
         rules = GRANULARITY_RULES[context["granularity"]]
-        start = resume_from(
-            self.get_context_state(context).get("replication_key_value"),
-            start_date=self.config.get("start_date"),
-            unit=rules.unit,
-        )
+        start = self.resume_start(context, unit=rules.unit)
         plan = plan_windows(rules, start, self.runtime.server_clock.now())
         if plan.clamped_from is not None and plan.windows:
             self.logger.warning(

@@ -100,19 +100,18 @@ def test_redactor_masks_every_secret_and_ignores_trivial_ones():
 
 def test_a_resume_starts_the_look_back_before_the_bookmark_but_not_before_start_date():
     lookback = timedelta(minutes=30)
-    default = NOW - timedelta(days=7)
     bookmark = "2026-11-20T10:00:00+00:00"
-    assert resume_from(bookmark, lookback=lookback, start_date=None, default=default) == (
+    assert resume_from(bookmark, lookback=lookback, start_date=None) == (
         datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
     )
     late_start = "2026-11-20T09:45:00Z"
-    assert resume_from(bookmark, lookback=lookback, start_date=late_start, default=default) == (
+    assert resume_from(bookmark, lookback=lookback, start_date=late_start) == (
         datetime(2026, 11, 20, 9, 45, tzinfo=UTC)
     )
-    assert resume_from(None, lookback=lookback, start_date=late_start, default=default) == (
+    assert resume_from(None, lookback=lookback, start_date=late_start) == (
         datetime(2026, 11, 20, 9, 45, tzinfo=UTC)
     )
-    assert resume_from(None, lookback=lookback, start_date=None, default=default) == default
+    assert resume_from(None, lookback=lookback, start_date=None) is None  # the stream's default
 
 
 def test_a_unit_series_resumes_one_unit_after_its_bookmark_less_the_look_back():
