@@ -33,11 +33,13 @@ def meltano_env(tap: str, settings: dict[str, object], tmp_path: Path) -> dict[s
     )
 
 
-def meltano(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    """Run a Meltano command in the project; it must succeed."""
+def meltano(
+    env: dict[str, str], *args: str, project: Path = ROOT
+) -> subprocess.CompletedProcess[str]:
+    """Run a Meltano command in ``project`` (this repository's by default); it must succeed."""
     completed = subprocess.run(
         [str(BIN / "meltano"), *args],
-        cwd=ROOT,
+        cwd=project,
         env=env,
         capture_output=True,
         text=True,

@@ -33,7 +33,7 @@ import yaml
 
 from api_emulator import EmulatorServer
 from tests.harness import BIN, record_output, run_tap
-from tests.meltano import ROOT, meltano_env
+from tests.meltano import ROOT, meltano, meltano_env
 from tests.reliability.test_kill_resume import hold_request, kill_tap, wait_until_held
 from tests.taps import PM2, PM2_START, SEGMENT, TapSetup
 from tests.test_meltano_postgres import port_of, postgres, psql  # noqa: F401 (a fixture)
@@ -235,17 +235,7 @@ def case_env(scenario: Scenario, workdir: Path, url: str | None, **settings: Any
 
 def run(root: Path, env: dict[str, str], tap: str, loader: str) -> None:
     """`meltano run <tap> <loader>` in the case's project; it must succeed."""
-    done = subprocess.run(
-        [str(BIN / "meltano"), "run", tap, loader],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    record_output(done.stdout, done.stderr)
-    assert done.returncode == 0, done.stderr[-3000:]
+    meltano(env, "run", tap, loader, project=root)
 
 
 def run_killed(root: Path, env: dict[str, str], scenario: Scenario, loader: str, at: int) -> None:
