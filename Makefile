@@ -4,9 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 PLUGINS := .meltano/.plugins-installed
+OFFICIAL := $(VENV)/official/.installed
 export MELTANO_SEND_ANONYMOUS_USAGE_STATS := false
 
-.PHONY: setup plugins demo test lint docs dist bench clean
+.PHONY: setup plugins official demo test lint docs dist bench clean
 
 setup: $(INSTALLED)
 
@@ -22,6 +23,15 @@ plugins: $(PLUGINS)
 $(PLUGINS): $(INSTALLED) meltano.yml
 	$(BIN)/meltano install
 	mkdir -p .meltano output
+	touch $@
+
+# The vendors' official clients the suite checks the emulator with (tests/official.py): npm
+# packages in tests/official/node_modules, Python clients each in its own .venv/official/<name>.
+official: $(OFFICIAL)
+
+$(OFFICIAL): $(INSTALLED) tests/official/requirements.txt tests/official/package-lock.json
+	cd tests/official && npm ci --silent --no-audit --no-fund
+	$(BIN)/python scripts/install_official.py tests/official/requirements.txt $(VENV)/official
 	touch $@
 
 # From each tap's --about: the settings tables of docs/, the plugin definitions
@@ -42,7 +52,7 @@ bench: $(INSTALLED)
 demo: $(PLUGINS)
 	$(BIN)/python scripts/demo.py
 
-test: $(PLUGINS)
+test: $(PLUGINS) $(OFFICIAL)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest
@@ -53,4 +63,4 @@ lint: $(INSTALLED)
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) .meltano output .pytest_cache dist build
+	rm -rf $(VENV) .meltano output .pytest_cache dist build tests/official/node_modules
