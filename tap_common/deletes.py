@@ -42,6 +42,7 @@ from singer_sdk.mapper import RemoveRecordTransform, StreamMap
 from singer_sdk.singerlib import Metadata, MetadataMapping, RecordMessage
 from typing_extensions import override
 
+from tap_common.gated import GatedStream
 from tap_common.state import PRESENT_KEYS
 from tap_common.stream import VendorStream
 from tap_common.timeutil import to_utc_iso
@@ -168,6 +169,8 @@ class FullTableStream(VendorStream[Any]):
 
     def unproven_reason(self) -> str | None:
         """Why this run's read cannot prove a row gone, or None when it can."""
+        if isinstance(self, GatedStream) and self.unavailable is not None:
+            return f"{self.vendor} does not offer {self.feature} to this account"
         if self.get_batch_config(self.config):
             return "BATCH messages carry no tombstones"
         if not self.mask.get(("properties", DELETED_AT), True):

@@ -8,11 +8,11 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import requests
-from singer_sdk.exceptions import FatalAPIError
 from singer_sdk.helpers.types import Context
 from typing_extensions import override
 
 from tap_common.deletes import FullTableStream
+from tap_common.gated import GatedStream
 from tap_common.pagination import WindowPaginator
 from tap_common.payload import json_payload
 from tap_common.timeutil import iso_ms, to_utc_iso
@@ -64,15 +64,16 @@ class DestinationsStream(FullTableStream, SegmentListStream):
         }
 
 
-class DestinationSubscriptionsStream(FullTableStream, SegmentListStream):
+class DestinationSubscriptionsStream(GatedStream, FullTableStream, SegmentListStream):
     """The action subscriptions of each destination (an Alpha feature of Segment); full table.
 
     A workspace without the Destination Subscriptions feature answers every call with an error
     (its exact status and body are UNVERIFIED, docs/api/segment.md §8): we recognise it by its
-    message, warn once, and skip the stream so the rest of the sync goes on.
+    message and skip the stream (tap_common.gated).
     """
 
     name = "destination_subscriptions"
+    feature = "Destination Subscriptions"
     path = "/destinations/{destinationId}/subscriptions"
     primary_keys = ("id",)
     records_jsonpath = "$.data.subscriptions[*]"
@@ -80,34 +81,13 @@ class DestinationSubscriptionsStream(FullTableStream, SegmentListStream):
     parent_stream_type = DestinationsStream
     state_partitioning_keys: list[str] = []  # noqa: RUF012 (the SDK declares it a list)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._feature_disabled = False
-
     @override
-    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
-        """The destination's subscriptions; nothing once the workspace lacks the feature."""
-        if self._feature_disabled:
-            return
-        try:
-            yield from super().get_records(context)
-        except SubscriptionsNotEnabledError as exc:
-            self._feature_disabled = True
-            self.logger.warning("Skipping %s: %s", self.name, exc)
-
-    @override
-    def unproven_reason(self) -> str | None:
-        """A workspace without the feature lists no subscriptions: that proves none gone."""
-        if self._feature_disabled:
-            return "Segment answered that the feature is not enabled"
-        return super().unproven_reason()
-
-    @override
-    def validate_response(self, response: requests.Response) -> None:
-        """Tell "feature not enabled" apart from a refused token."""
-        if response.status_code in (403, 404, 422) and _mentions_feature(response):
-            raise SubscriptionsNotEnabledError(self.vendor_error_detail(response))
-        super().validate_response(response)
+    def feature_unavailable(self, response: requests.Response) -> bool:
+        """Segment names the feature (or its Alpha status) in the refusal."""
+        text = response.text.lower()
+        return response.status_code in (403, 404, 422) and (
+            "feature" in text and ("subscription" in text or "alpha" in text)
+        )
 
 
 class DeliveryMetricsStream(WindowedStream[Window], SegmentStream):
@@ -185,12 +165,3 @@ class DeliveryMetricsStream(WindowedStream[Window], SegmentStream):
             "destinationMetadataId": summary.get("destinationMetadataId"),
             "metrics": summary.get("metrics", []),
         }
-
-
-class SubscriptionsNotEnabledError(FatalAPIError):
-    """The workspace does not have the (Alpha) Destination Subscriptions feature."""
-
-
-def _mentions_feature(response: requests.Response) -> bool:
-    text = response.text.lower()
-    return "feature" in text and ("subscription" in text or "alpha" in text)
