@@ -106,7 +106,7 @@ def test_a_start_older_than_30_days_is_clamped_with_a_warning(emulator, config):
     dates = sorted({r["date"] for r in result.records("video_plays")})
     assert dates == [to_utc_iso(day) for day in days(FIRST_DAY, TODAY)]  # 29 complete days
     assert "older than the 30 days api.video keeps" in result.logs
-    assert result.logs.count("older than the 30 days") == 4  # once per stream, not per partition
+    assert result.logs.count("older than the 30 days") == 6  # once per daily stream
 
 
 def test_without_a_start_date_the_sync_reaches_back_as_far_as_kept(emulator, config):
