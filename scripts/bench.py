@@ -919,7 +919,7 @@ def steer_all(quick: bool, workdir: Path) -> list[Steering]:
     shrinks the windows, not the limits."""
     ld, video = BY_TAP["tap-launchdarkly-events"], BY_TAP["tap-apivideo-analytics"]
     shrink = 10.0 if quick else 1.0
-    ten_days = {"start_date": (NOW - timedelta(days=10)).isoformat()}  # ~200 requests
+    ten_days = {"start_date": (NOW - timedelta(days=10)).isoformat()}  # ~460 requests
     return [
         steer(ld, 3_000, (20, 10.0 / shrink), workdir),
         steer(video, 2_000, (100, 60.0 / shrink), workdir, ten_days),

@@ -43,7 +43,7 @@ TYPED_COLUMNS = {
     "tap-apivideo-analytics": {
         ("video_plays", "date"): TIMESTAMPTZ,
         ("videos", "updatedAt"): TIMESTAMPTZ,
-        ("live_streams", "restreams"): "jsonb",
+        ("videos", "source"): "jsonb",
     },
 }
 

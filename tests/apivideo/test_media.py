@@ -140,3 +140,36 @@ def test_media_watch_time_is_one_row_per_media_played_a_day_at_one_request_each(
     assert sorted((c.query["from"][0], c.query["filterBy[mediaId]"][0]) for c in calls) == sorted(
         (r["date"][:10] + "T00:00:00+00:00", r["media_id"]) for r in rows
     )
+
+
+class ShrinksWhilePaged(dict):
+    """Videos whose oldest (on the first page) is deleted as the second page is asked: every
+    later video moves up one place (the emulator lists them afresh for every page)."""
+
+    listed = 0
+
+    def values(self):
+        self.listed += 1
+        if self.listed == 2:
+            del self[min(self, key=lambda video_id: self[video_id]["createdAt"])]
+        return super().values()
+
+
+def test_a_list_that_changed_size_while_paged_marks_nothing(emulator, config):
+    config = narrow(config) | {"start_date": YESTERDAY.isoformat(), "page_size": 10}
+    first = run_tap(TapApiVideoAnalytics, config)
+    catalogue = emulator.app.dataset.catalogue
+    catalogue.videos = ShrinksWhilePaged(catalogue.videos)
+
+    shifted = run_tap(TapApiVideoAnalytics, config, state=first.state)
+    assert shifted.error is None
+    # The video that moved up past the page boundary was not seen, yet is not marked deleted.
+    assert len(set(catalogue.videos) - set(live(shifted.records("videos")))) == 1
+    assert [r for r in shifted.records("videos") if r["_sdc_deleted_at"]] == []
+    remembered = shifted.state["bookmarks"]["videos"]["present_keys"]["values"]
+    assert len(remembered) == len(catalogue.videos) + 1  # all it knew, the deleted one too
+
+    settled = run_tap(TapApiVideoAnalytics, config, state=shifted.state)
+    marked = [r["videoId"] for r in settled.records("videos") if r["_sdc_deleted_at"]]
+    assert len(marked) == 1
+    assert marked[0] not in catalogue.videos
