@@ -173,3 +173,15 @@ def test_a_list_that_changed_size_while_paged_marks_nothing(emulator, config):
     marked = [r["videoId"] for r in settled.records("videos") if r["_sdc_deleted_at"]]
     assert len(marked) == 1
     assert marked[0] not in catalogue.videos
+
+
+def test_a_failed_watch_time_call_is_retried_like_any_request(emulator, config):
+    config = narrow(config) | {"start_date": YESTERDAY.isoformat(), "aggregates": ["play/count"]}
+    clean = run_tap(TapApiVideoAnalytics, config)
+    calls = len(emulator.log.entries())
+    emulator.log.clear()
+    emulator.faults.arm("status", path="/data/metrics/watch-time/sum", status=503, after=3)
+    retried = run_tap(TapApiVideoAnalytics, config)
+    assert retried.error is None
+    assert retried.records("media_watch_time") == clean.records("media_watch_time")
+    assert len(emulator.log.entries()) == calls + 1
