@@ -25,9 +25,9 @@ Conventions the vendor does not document, chosen here and kept consistent:
   the most plays begun in one minute, ``ccv-average`` plays per minute with plays; a ``view`` is
   a play watched at least 5 s (api.video's default ``viewDuration``).
 - ``/data`` takes only the query parameters the tap sends: ``unique``, ``viewDuration`` and
-  ``filterBy[...]``, which api.video also takes, are refused as unexpected fields.
-- ``/data/metrics`` takes ``filterBy[mediaId]`` (one id, or ``[]`` for several) and
-  ``filterBy[mediaType]``: the per-media watch time of docs/api/apivideo-media.md §4.
+  ``filterBy[...]``, which api.video also takes, are refused as unexpected fields, except
+  ``filterBy[mediaId]`` (one id, or ``[]`` for several) and ``filterBy[mediaType]`` on
+  ``/data/metrics``: the per-media watch time of docs/api/apivideo-media.md §4.
 - ``/videos`` and ``/live-streams`` default to ``createdAt`` ascending (UNVERIFIED); they are not
   analytics, so a project with analytics disabled still lists them.
 - Bearer tokens live ``token_lifetime`` seconds of the emulator clock; ``token_max_uses`` (an
@@ -731,6 +731,7 @@ def _measure(metric: str, sessions: list[Session]) -> float | int:
 
 
 def aggregate(metric: str, aggregation: str, sessions: list[Session], now: datetime) -> float | int:
+    """``/data/metrics/{metric}/{aggregation}`` over ``sessions`` (the module's approximations)."""
     if (metric, aggregation) == ("play", "rate"):
         return _measure("play-rate", sessions)
     if metric in ("impression-time", "watch-time"):

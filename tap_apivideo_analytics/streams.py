@@ -1,6 +1,7 @@
-"""The streams of tap-apivideo-analytics: plays per dimension and ``/data`` metrics, per UTC day.
+"""The streams of tap-apivideo-analytics: plays per dimension, ``/data`` metrics and watch time
+per UTC day, and the videos and live streams they count (full table, see MediaListStream).
 
-Every stream reads complete UTC days only: today is still filling up, so it is never emitted;
+Every daily stream reads complete UTC days only: today is still filling up, so it is never emitted;
 each run re-reads ``lookback_days`` complete days before its bookmark, where late plays land,
 and the primary key upserts them. Days start no earlier than api.video keeps analytics (30
 days); an older start is clamped, with a warning.

@@ -52,11 +52,6 @@ class MediaCatalogue:
                 found.add(live["_privateToken"])
         return found
 
-    def update(self, media_id: str, at: datetime, **fields: Any) -> None:
-        """Change a video or live stream; ``updatedAt`` moves to ``at``."""
-        media = self.videos.get(media_id) or self.live_streams[media_id]
-        media.update(fields, updatedAt=_atom(at))
-
 
 def public_view(media: dict[str, Any]) -> dict[str, Any]:
     """The object as the API sends it (without the emulator's own fields)."""
