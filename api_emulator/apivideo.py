@@ -2,7 +2,8 @@
 
 Routes: ``POST /auth/api-key``, ``POST /auth/refresh``, ``GET /analytics/videos/plays``,
 ``GET /analytics/live-streams/plays``, ``GET /data/metrics/{metric}/{aggregation}``,
-``GET /data/buckets/{metric}/{breakdown}``, ``GET /data/timeseries/{metric}``; admin
+``GET /data/buckets/{metric}/{breakdown}``, ``GET /data/timeseries/{metric}``, ``GET /videos``,
+``GET /live-streams`` (docs/api/apivideo-media.md); admin
 ``PUT /_emulator/apivideo/options``.
 
 Conventions the vendor does not document, chosen here and kept consistent:
@@ -24,7 +25,11 @@ Conventions the vendor does not document, chosen here and kept consistent:
   the most plays begun in one minute, ``ccv-average`` plays per minute with plays; a ``view`` is
   a play watched at least 5 s (api.video's default ``viewDuration``).
 - ``/data`` takes only the query parameters the tap sends: ``unique``, ``viewDuration`` and
-  ``filterBy[...]``, which api.video also takes, are refused as unexpected fields.
+  ``filterBy[...]``, which api.video also takes, are refused as unexpected fields, except
+  ``filterBy[mediaId]`` (one id, or ``[]`` for several) and ``filterBy[mediaType]`` on
+  ``/data/metrics``: the per-media watch time of docs/api/apivideo-media.md §4.
+- ``/videos`` and ``/live-streams`` default to ``createdAt`` ascending (UNVERIFIED); they are not
+  analytics, so a project with analytics disabled still lists them.
 - Bearer tokens live ``token_lifetime`` seconds of the emulator clock; ``token_max_uses`` (an
   emulator-only knob) makes a token answer 401 after that many accepted calls, so a test can
   expire one mid-sync. A refresh rotates both tokens; the old refresh token stops working, the
@@ -48,6 +53,7 @@ from urllib.parse import urlencode
 
 from api_emulator.core import BudgetStatus, Request, Response, VendorApp, VendorError
 from api_emulator.data.apivideo import COUNTRY_BY_CODE, ApiVideoDataset, Session
+from api_emulator.data.apivideo_media import public_view
 
 __all__ = [
     "DEFAULT_API_KEY",
@@ -121,6 +127,9 @@ BREAKDOWNS: dict[str, Callable[[Session], str]] = {
     "browser": lambda s: s.browser,
     "referrer": lambda s: s.referrer,
 }
+VIDEO_SORTS = ("title", "createdAt", "publishedAt", "updatedAt")
+LIVE_SORTS = ("name", "createdAt", "updatedAt")
+MEDIA_FILTERS = ("filterBy[mediaId]", "filterBy[mediaId][]", "filterBy[mediaType]")
 VIEW_SECONDS = 5  # watched this long, a play is a view (the default viewDuration, 5s)
 INTERVALS = ("minute", "hour", "day")
 PLAYS_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -213,6 +222,8 @@ class ApiVideoApp(VendorApp):
         self.add_route("GET", "/data/metrics/{metric}/{aggregation}", self._guarded(self.metrics))
         self.add_route("GET", "/data/buckets/{metric}/{breakdown}", self._guarded(self.buckets))
         self.add_route("GET", "/data/timeseries/{metric}", self._guarded(self.timeseries))
+        self.add_route("GET", "/videos", self.videos)
+        self.add_route("GET", "/live-streams", self.live_streams)
 
     def register_key(self, api_key: str, *, analytics: bool = True) -> str:
         """Accept one more API key (its project's analytics on or off); returns it."""
@@ -255,8 +266,8 @@ class ApiVideoApp(VendorApp):
         }
 
     def secrets(self) -> set[str]:
-        """The credentials accepted or issued."""
-        return set(self.api_keys) | set(self.issued)
+        """The credentials accepted or issued, and those the project's media carry."""
+        return set(self.api_keys) | set(self.issued) | self.dataset.catalogue.secrets()
 
     # -- authentication ----------------------------------------------------------------------
 
@@ -418,6 +429,37 @@ class ApiVideoApp(VendorApp):
             raise _invalid_query("filter", f"This value must refer to an existing {kind.noun}")
         return media_id
 
+    # -- media lists (docs/api/apivideo-media.md) ---------------------------------------------
+
+    def videos(self, request: Request) -> Response:
+        """``GET /videos``: every video, filtered and sorted as asked, one page."""
+        self._api_key(request)
+        items = [public_view(video) for video in self.dataset.catalogue.videos.values()]
+        if title := request.arg("title"):
+            items = [v for v in items if title in v["title"]]
+        if live_id := request.arg("liveStreamId"):
+            items = [v for v in items if v["source"].get("liveStream", {}).get("liveStreamId")
+                     == live_id]  # fmt: skip
+        if tags := request.query.get("tags[]") or request.query.get("tags"):
+            items = [v for v in items if set(tags) <= set(v["tags"])]
+        return Response(200, self._media_page(request, items, VIDEO_SORTS, "videoId"))
+
+    def live_streams(self, request: Request) -> Response:
+        """``GET /live-streams``: every live stream, sorted as asked, one page."""
+        self._api_key(request)
+        items = [public_view(live) for live in self.dataset.catalogue.live_streams.values()]
+        if name := request.arg("name"):
+            items = [live for live in items if name in live["name"]]
+        return Response(200, self._media_page(request, items, LIVE_SORTS, "liveStreamId"))
+
+    def _media_page(
+        self, request: Request, items: list[dict[str, Any]], sorts: tuple[str, ...], id_field: str
+    ) -> dict[str, Any]:
+        sort_by = _choice(request, "sortBy", sorts, "createdAt")
+        descending = _choice(request, "sortOrder", ("asc", "desc"), "asc") == "desc"
+        page, size = _paging(request)
+        return _paged(request, _sorted(items, sort_by, id_field, descending=descending), page, size)
+
     # -- /data endpoints (docs/api/apivideo-data.md) ------------------------------------------
 
     def metrics(self, request: Request) -> Response:
@@ -428,9 +470,9 @@ class ApiVideoApp(VendorApp):
         if aggregation not in AGGREGATIONS[metric]:
             raise _invalid_attribute("aggregation", _one_of(AGGREGATIONS[metric]))
         ignores_window = (metric, aggregation) == ("play", "total")
-        window = self._data_window(request, ("from", "to"), all_time=ignores_window)
-        sessions = self.dataset.between(window.start, window.end)
-        value = _aggregate(metric, aggregation, sessions, self.clock.now())
+        window = self._data_window(request, ("from", "to", *MEDIA_FILTERS), all_time=ignores_window)
+        sessions = _media_filtered(request, self.dataset.between(window.start, window.end))
+        value = aggregate(metric, aggregation, sessions, self.clock.now())
         context = {
             "metric": _context_metric(metric),
             "aggregation": aggregation,
@@ -586,6 +628,19 @@ def _atom(value: str | None, name: str) -> datetime | None:
     return moment.astimezone(UTC).replace(microsecond=0)
 
 
+def _media_filtered(request: Request, sessions: list[Session]) -> list[Session]:
+    """The sessions of the media in ``filterBy[mediaId]`` and of ``filterBy[mediaType]``."""
+    ids = request.query.get("filterBy[mediaId]", []) + request.query.get("filterBy[mediaId][]", [])
+    media_type = request.arg("filterBy[mediaType]")
+    if media_type is not None and media_type not in ("video", "live-stream"):
+        raise _invalid_query("filterBy[mediaType]", _one_of(("video", "live-stream")))
+    return [
+        s
+        for s in sessions
+        if (not ids or s.media_id in ids) and (media_type is None or s.media_type == media_type)
+    ]
+
+
 def _choice(request: Request, name: str, allowed: tuple[str, ...], default: str) -> str:
     value = request.arg(name) or default
     if value not in allowed:
@@ -675,9 +730,8 @@ def _measure(metric: str, sessions: list[Session]) -> float | int:
     return round(len(played) / len(per_minute), 2) if per_minute else 0  # ccv-average
 
 
-def _aggregate(
-    metric: str, aggregation: str, sessions: list[Session], now: datetime
-) -> float | int:
+def aggregate(metric: str, aggregation: str, sessions: list[Session], now: datetime) -> float | int:
+    """``/data/metrics/{metric}/{aggregation}`` over ``sessions`` (the module's approximations)."""
     if (metric, aggregation) == ("play", "rate"):
         return _measure("play-rate", sessions)
     if metric in ("impression-time", "watch-time"):

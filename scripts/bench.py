@@ -124,10 +124,16 @@ def pm2_minimum(tally: Counter) -> dict[str, int]:
 
 
 def apivideo_minimum(tally: Counter) -> dict[str, int]:
-    """One request per (dimension or breakdown, metric, day), even for a day without rows."""
+    """One request per (dimension, breakdown or aggregation, metric, day), even for a day
+    without rows; one per media played a day for its watch time; one per 100 media listed.
+
+    Requests are told apart by path: media_watch_time's daily list of the media that played
+    (``/data/buckets/play/media-id``) counts under metric_buckets, and metric_aggregates'
+    ``watch-time/sum`` under media_watch_time, in the minimum as in the measure.
+    """
     result = {"auth": 1}
-    days = {key[2] for (stream, key) in tally if stream != "metric_timeseries"}
-    for stream in ("video_plays", "live_stream_plays", "metric_buckets"):
+    days = {key[2] for (stream, key) in tally if stream in APIVIDEO_DAILY}
+    for stream in ("video_plays", "live_stream_plays", "metric_buckets", "metric_aggregates"):
         rows = keys_of(tally, stream)
         asked = {(dimension, metric) for dimension, metric, _ in rows}
         result[stream] = sum(
@@ -136,6 +142,13 @@ def apivideo_minimum(tally: Counter) -> dict[str, int]:
             for day in days
         )
     result["metric_timeseries"] = len(keys_of(tally, "metric_timeseries"))  # all days at once
+    watched = keys_of(tally, "media_watch_time")  # day -> media played that day
+    result["metric_buckets"] += sum(pages(watched[day], 100) for day in days)
+    sums = sum(1 for key in keys_of(tally, "metric_aggregates") if key[:2] == ("sum", "watch-time"))
+    result["metric_aggregates"] -= sums
+    result["media_watch_time"] = sum(watched.values()) + sums
+    for stream in ("videos", "live_streams"):
+        result[stream] = pages(count_of(tally, stream), 100)
     return result
 
 
@@ -145,11 +158,19 @@ def pm2_tally(stream: str, record: dict) -> Any:
     return (record["bucket_id"], record["event_name"]) if stream == "events" else None
 
 
+APIVIDEO_DAILY = ("video_plays", "live_stream_plays", "metric_buckets", "metric_aggregates")
+
+
 def apivideo_tally(stream: str, record: dict) -> Any:
-    """Plays and buckets page per (dimension or breakdown, metric, day)."""
+    """Plays, buckets and aggregates page per (dimension, breakdown or aggregation, metric,
+    day); watch time per day; media lists per stream."""
     if stream == "metric_timeseries":
         return record["metric"]
-    key = record.get("dimension") or record.get("breakdown")
+    if stream == "media_watch_time":
+        return record["date"]
+    if stream in ("videos", "live_streams"):
+        return None
+    key = record.get("dimension") or record.get("breakdown") or record.get("aggregation")
     return (key, record.get("metric"), record["date"])
 
 
@@ -235,6 +256,10 @@ SCENARIOS = [
             "live_stream_plays": r"^/analytics/live-streams/plays$",
             "metric_buckets": r"^/data/buckets/",
             "metric_timeseries": r"^/data/timeseries/",
+            "media_watch_time": r"^/data/metrics/watch-time/sum$",
+            "metric_aggregates": r"^/data/metrics/",
+            "videos": r"^/videos$",
+            "live_streams": r"^/live-streams$",
         },
         items=lambda body: body.get("data") if isinstance(body.get("data"), list) else [body],
         bare_auth=lambda e: {"Authorization": basic(apivideo.DEFAULT_API_KEY)},
@@ -894,7 +919,7 @@ def steer_all(quick: bool, workdir: Path) -> list[Steering]:
     shrinks the windows, not the limits."""
     ld, video = BY_TAP["tap-launchdarkly-events"], BY_TAP["tap-apivideo-analytics"]
     shrink = 10.0 if quick else 1.0
-    ten_days = {"start_date": (NOW - timedelta(days=10)).isoformat()}  # ~200 requests
+    ten_days = {"start_date": (NOW - timedelta(days=10)).isoformat()}  # ~460 requests
     return [
         steer(ld, 3_000, (20, 10.0 / shrink), workdir),
         steer(video, 2_000, (100, 60.0 / shrink), workdir, ten_days),

@@ -90,6 +90,10 @@ DEMO_TAPS = (
             "live_stream_plays": ("date", "dimension", "value", "live_stream_id"),
             "metric_buckets": ("date", "metric", "breakdown", "dimension_value"),
             "metric_timeseries": ("date", "metric"),
+            "metric_aggregates": ("date", "metric", "aggregation"),
+            "media_watch_time": ("date", "media_id"),
+            "videos": ("videoId",),
+            "live_streams": ("liveStreamId",),
         },
     ),
 )

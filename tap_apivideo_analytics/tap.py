@@ -14,10 +14,15 @@ from tap_apivideo_analytics.auth import ApiVideoTokenAuth
 from tap_apivideo_analytics.client import APIVIDEO_RATE_LIMITS, ApiVideoStream
 from tap_apivideo_analytics.streams import (
     LiveStreamPlaysStream,
+    LiveStreamsStream,
+    MediaWatchTimeStream,
+    MetricAggregatesStream,
     MetricBucketsStream,
     MetricTimeseriesStream,
     VideoPlaysStream,
+    VideosStream,
 )
+from tap_common.deletes import mark_deleted_rows_setting
 from tap_common.runtime import TapRuntime
 from tap_common.tap import VendorTap, common_settings
 
@@ -26,6 +31,10 @@ STREAM_TYPES: tuple[type[ApiVideoStream], ...] = (
     LiveStreamPlaysStream,
     MetricBucketsStream,
     MetricTimeseriesStream,
+    MetricAggregatesStream,
+    MediaWatchTimeStream,
+    VideosStream,
+    LiveStreamsStream,
 )
 # Both plays endpoints' dimensions; each stream takes those it has (docs/api/apivideo.md §3).
 DIMENSIONS = ("emittedAt", "videoId", "liveStreamId", "country", "deviceType", "operatingSystem",
@@ -34,7 +43,18 @@ DIMENSIONS = ("emittedAt", "videoId", "liveStreamId", "country", "deviceType", "
 METRICS = ("play", "play-rate", "start", "end", "impression", "ccv-peak", "ccv-average", "view")
 BREAKDOWNS = ("media-id", "media-type", "continent", "country", "device-type", "operating-system",
               "browser", "referrer")  # fmt: skip
-LIST_SETTINGS = {"dimensions": DIMENSIONS, "metrics": METRICS, "breakdowns": BREAKDOWNS}
+# Every metric/aggregation pair /data/metrics documents that describes a day (docs/api/
+# apivideo-data.md §3): play/total is all-time whatever the window, and ccv/live the last 20
+# seconds, so neither has a value per past day.
+AGGREGATES = ("play/count", "play/rate", "start/count", "end/count", "impression/count",
+              "impression-time/average", "impression-time/sum", "watch-time/average",
+              "watch-time/sum", "ccv/peak", "view/count")  # fmt: skip
+LIST_SETTINGS = {
+    "dimensions": DIMENSIONS,
+    "metrics": METRICS,
+    "breakdowns": BREAKDOWNS,
+    "aggregates": AGGREGATES,
+}
 
 
 class TapApiVideoAnalytics(VendorTap):
@@ -118,6 +138,15 @@ class TapApiVideoAnalytics(VendorTap):
             title="Breakdowns",
             description="/data breakdowns for metric_buckets: " + ", ".join(BREAKDOWNS) + ".",
         ),
+        th.Property(
+            "aggregates",
+            th.ArrayType(th.StringType),
+            default=list(AGGREGATES),
+            title="Aggregates",
+            description="metric/aggregation pairs for metric_aggregates, one request per pair "
+            "and day: " + ", ".join(AGGREGATES) + ".",
+        ),
+        mark_deleted_rows_setting("videos", "live_streams"),
         *common_settings(page_size_max=100, page_size_default=100),
     ).to_dict()
 

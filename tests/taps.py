@@ -126,6 +126,10 @@ APIVIDEO = TapSetup(
         "live_stream_plays": ("date", "dimension", "value", "live_stream_id"),
         "metric_buckets": ("date", "metric", "breakdown", "dimension_value"),
         "metric_timeseries": ("date", "metric"),
+        "metric_aggregates": ("date", "metric", "aggregation"),
+        "media_watch_time": ("date", "media_id"),
+        "videos": ("videoId",),
+        "live_streams": ("liveStreamId",),
     },
 )
 APIVIDEO_TODAY = datetime(2026, 11, 20, tzinfo=UTC)  # api.video's days are UTC days

@@ -222,6 +222,7 @@ def test_tap_apivideo_analytics_from_the_wheel(project, apivideo):
         dimensions=["country"],
         metrics=["play"],
         breakdowns=["country"],
+        aggregates=["watch-time/sum"],
     )
     configure(project, APIVIDEO, settings)
     meltano(project, "run", APIVIDEO.name, "target-jsonl")
@@ -240,9 +241,17 @@ def test_tap_apivideo_analytics_from_the_wheel(project, apivideo):
         )
         for d in read
     )
+    watched = sum(
+        len({s.media_id for s in dataset.between(d, d + timedelta(days=1)) if s.played})
+        for d in read
+    )
     assert rows(project, APIVIDEO) == {
         "video_plays": (plays["video"], plays["video"]),
         "live_stream_plays": (plays["live-stream"], plays["live-stream"]),
         "metric_buckets": (buckets, buckets),
         "metric_timeseries": (len(read), len(read)),
+        "metric_aggregates": (len(read), len(read)),
+        "media_watch_time": (watched, watched),
+        "videos": (len(dataset.videos), len(dataset.videos)),
+        "live_streams": (len(dataset.live_streams), len(dataset.live_streams)),
     }

@@ -24,6 +24,7 @@ DIMENSIONS = ("videoId", "country", "emittedAt")
 LIVE_DIMENSIONS = ("country", "emittedAt")  # videoId is not a live-stream dimension
 METRIC_BREAKDOWNS = ("country", "media-id")
 METRICS = ("play", "impression")
+AGGREGATES = ("play/count", "watch-time/sum")
 pytestmark = pytest.mark.meltano
 
 
@@ -40,6 +41,7 @@ def settings(emulator: EmulatorServer) -> dict[str, object]:
         dimensions=list(DIMENSIONS),
         breakdowns=list(METRIC_BREAKDOWNS),
         metrics=list(METRICS),
+        aggregates=list(AGGREGATES),
         page_size=20,
     )
 
@@ -47,12 +49,13 @@ def settings(emulator: EmulatorServer) -> dict[str, object]:
 def expected_rows(emulator: EmulatorServer, end: datetime) -> dict[str, int]:
     """Rows per table for the complete days in ``[START, end)``."""
     dataset = emulator.app.dataset
-    buckets = 0
+    buckets = watched = 0
     for day in days(START, end):
         sessions = dataset.between(day, day + timedelta(days=1))
         counted = {"play": [s for s in sessions if s.played], "impression": sessions}
         for metric, breakdown in itertools.product(METRICS, METRIC_BREAKDOWNS):
             buckets += len(Counter(BREAKDOWNS[breakdown](s) for s in counted[metric]))
+        watched += len({s.media_id for s in counted["play"]})
     return {
         "video_plays": len(expected_plays(emulator, "video", DIMENSIONS, START, end)),
         "live_stream_plays": len(
@@ -60,17 +63,27 @@ def expected_rows(emulator: EmulatorServer, end: datetime) -> dict[str, int]:
         ),
         "metric_buckets": buckets,
         "metric_timeseries": len(days(START, end)) * len(METRICS),
+        "metric_aggregates": len(days(START, end)) * len(AGGREGATES),
+        "media_watch_time": watched,
+        "videos": len(dataset.catalogue.videos),
+        "live_streams": len(dataset.catalogue.live_streams),
     }
 
 
-def video_plays(warehouse: Path, day: datetime, video: str) -> int:
+def video_plays(warehouse: Path, day: datetime, video: str) -> tuple[int, float]:
+    """The video's plays (video_plays) and seconds watched (media_watch_time) that day."""
     with duckdb.connect(str(warehouse), read_only=True) as connection:
         (plays,) = connection.execute(
             f"select plays from {SCHEMA}.video_plays"
             " where date = ? and dimension = 'videoId' and value = ?",
             [day.replace(tzinfo=None), video],
         ).fetchone()
-    return plays
+        (watched,) = connection.execute(
+            f"select watch_time_seconds from {SCHEMA}.media_watch_time"
+            " where date = ? and media_id = ?",
+            [day.replace(tzinfo=None), video],
+        ).fetchone()
+    return plays, watched
 
 
 def test_meltano_run_loads_every_row_once_and_upserts_late_plays(emulator, tmp_path):
@@ -84,15 +97,17 @@ def test_meltano_run_loads_every_row_once_and_upserts_late_plays(emulator, tmp_p
 
     yesterday = TODAY - timedelta(days=1)
     video = emulator.app.dataset.videos[0]
-    before = video_plays(warehouse, yesterday, video)
-    emulator.app.dataset.add_late_plays(yesterday, 4, video)
+    plays, watched = video_plays(warehouse, yesterday, video)
+    late = emulator.app.dataset.add_late_plays(yesterday, 4, video)
     emulator.clock.set(NOW + timedelta(days=1))
     meltano(env, "run", TAP, "target-duckdb")
     expected = expected_rows(emulator, TODAY + timedelta(days=1))
     assert warehouse_counts(warehouse, SCHEMA, TABLES) == {
         table: (rows, rows) for table, rows in expected.items()
     }
-    assert video_plays(warehouse, yesterday, video) == before + 4  # re-read in the look-back
+    # Re-read in the look-back: the day's plays and watch time, upserted.
+    late_seconds = sum(session.watch_seconds for session in late)
+    assert video_plays(warehouse, yesterday, video) == (plays + 4, watched + late_seconds)
 
     partitions = stored_state(env, TAP)["bookmarks"]["video_plays"]["partitions"]
     assert {p["context"]["dimension"] for p in partitions} == set(DIMENSIONS)

@@ -40,7 +40,11 @@ TYPED_COLUMNS = {
         ("delivery_metrics", "windowStart"): TIMESTAMPTZ,
         ("destinations", "metadata"): "jsonb",
     },
-    "tap-apivideo-analytics": {("video_plays", "date"): TIMESTAMPTZ},
+    "tap-apivideo-analytics": {
+        ("video_plays", "date"): TIMESTAMPTZ,
+        ("videos", "updatedAt"): TIMESTAMPTZ,
+        ("videos", "source"): "jsonb",
+    },
 }
 
 

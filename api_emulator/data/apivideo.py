@@ -35,6 +35,8 @@ from datetime import datetime, timedelta, timezone
 from operator import attrgetter
 from typing import Any, TypeVar
 
+from api_emulator.data.apivideo_media import MediaCatalogue
+
 UTC = timezone.utc
 T = TypeVar("T")
 MINUTES_PER_DAY = 24 * 60
@@ -137,6 +139,8 @@ class ApiVideoDataset:
     videos: list[str]
     live_streams: list[str]
     sessions: list[Session] = field(default_factory=list)
+    #: The API objects of every video and live stream (see :mod:`api_emulator.data.apivideo_media`).
+    catalogue: MediaCatalogue = field(default_factory=MediaCatalogue)
     _times: list[datetime] = field(default_factory=list, repr=False)
     _rng: random.Random = field(default_factory=random.Random, repr=False)
     _memo: OrderedDict[Hashable, Any] = field(
@@ -170,6 +174,10 @@ class ApiVideoDataset:
             videos=[_media_id("vi", rng) for _ in range(videos)],
             live_streams=[_media_id("li", rng) for _ in range(live_streams)],
             _rng=rng,
+        )
+        # Drawn from a generator of its own, so the sessions of a seed stay what they were.
+        dataset.catalogue = MediaCatalogue.generate(
+            random.Random(f"{seed}-media"), dataset.videos, dataset.live_streams, anchor
         )
         first_day = _midnight(anchor) - timedelta(days=days)
         drawn: list[Session] = []

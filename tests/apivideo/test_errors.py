@@ -8,28 +8,28 @@ from __future__ import annotations
 import pytest
 from singer_sdk.exceptions import FatalAPIError
 
-from api_emulator.apivideo import NO_ANALYTICS_KEY
+from api_emulator.apivideo import NO_ANALYTICS_KEY, SANDBOX_READS_PER_MINUTE
 from tap_apivideo_analytics.client import AnalyticsDisabledError
 from tap_apivideo_analytics.tap import TapApiVideoAnalytics
 from tap_common.errors import CredentialError
 from tests.harness import run_tap
-
-
-def narrow(config: dict) -> dict:
-    """The budget is about one endpoint, not volume: one dimension, one breakdown."""
-    return config | {"dimensions": ["country"], "breakdowns": ["country"]}
+from tests.taps import APIVIDEO
 
 
 def analytics_calls(emulator) -> list:
     return [e for e in emulator.log.entries() if not e.path.startswith("/auth/")]
 
 
-def test_a_steady_sync_is_steered_by_the_budget_headers_without_a_429(emulator, config):
-    emulator.budget.configure(limit=4, window_seconds=1.0)
-    result = run_tap(TapApiVideoAnalytics, narrow(config) | {"start_date": "2026-11-17"})
-    assert result.error is None
-    statuses = [e.status for e in emulator.log.entries()]
-    assert len(statuses) > 8  # needs more than two budget windows
+def test_a_sandbox_budget_sees_a_default_first_sync_through_without_a_429():
+    """100 requests a window, as the sandbox allows a minute (the minute shortened to 1 s)."""
+    with APIVIDEO.emulator(seed=5, videos=4, live_streams=2, sessions_per_day=6) as emulator:
+        emulator.budget.configure(limit=SANDBOX_READS_PER_MINUTE, window_seconds=1.0)
+        result = run_tap(TapApiVideoAnalytics, APIVIDEO.config(emulator))
+        assert result.error is None
+        paths = {e.path for e in emulator.log.entries()}
+        statuses = [e.status for e in emulator.log.entries()]
+    assert {"/videos", "/live-streams", "/data/metrics/watch-time/sum"} <= paths
+    assert len(statuses) > 3 * SANDBOX_READS_PER_MINUTE  # needs several budget windows
     assert 429 not in statuses
 
 

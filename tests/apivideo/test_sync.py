@@ -106,7 +106,7 @@ def test_a_start_older_than_30_days_is_clamped_with_a_warning(emulator, config):
     dates = sorted({r["date"] for r in result.records("video_plays")})
     assert dates == [to_utc_iso(day) for day in days(FIRST_DAY, TODAY)]  # 29 complete days
     assert "older than the 30 days api.video keeps" in result.logs
-    assert result.logs.count("older than the 30 days") == 4  # once per stream, not per partition
+    assert result.logs.count("older than the 30 days") == 6  # once per daily stream
 
 
 def test_without_a_start_date_the_sync_reaches_back_as_far_as_kept(emulator, config):
@@ -194,6 +194,8 @@ def test_state_keeps_one_bookmark_per_partition_at_the_last_complete_day(emulato
     assert marks == {(dimension, "*"): yesterday for dimension in VIDEO_DIMENSIONS}
     assert set(bookmarks(result.state, "metric_buckets").values()) == {yesterday}
     assert bookmarks(result.state, "metric_timeseries") == {("play",): yesterday}
+    assert bookmarks(result.state, "media_watch_time") == {("watch-time",): yesterday}
+    assert set(bookmarks(result.state, "metric_aggregates").values()) == {yesterday}
     assert "not resumable" not in result.logs
 
 
@@ -202,7 +204,7 @@ def test_a_rerun_re_reads_the_look_back_with_late_plays_and_nothing_older(emulat
     first = run_tap(TapApiVideoAnalytics, config)
     dataset = emulator.app.dataset
     video = dataset.videos[0]
-    dataset.add_late_plays(TODAY - timedelta(days=1), 7, video)  # inside the look-back
+    late = dataset.add_late_plays(TODAY - timedelta(days=1), 7, video)  # inside the look-back
     dataset.add_late_plays(TODAY - timedelta(days=5), 9, video)  # outside: stays as synced
     emulator.clock.set(NOW + timedelta(days=1))
     emulator.log.clear()
@@ -221,6 +223,14 @@ def test_a_rerun_re_reads_the_look_back_with_late_plays_and_nothing_older(emulat
     assert bookmarks(second.state, "video_plays")[("country", "*")] == to_utc_iso(TODAY)
     buckets = {e.query["from"][0][:10] for e in requests_to(emulator, "/data/buckets/play/country")}
     assert min(buckets) == (TODAY - timedelta(days=2)).date().isoformat()
+    # The other daily streams re-read the same days: watch time grows by the late plays'.
+    reread_days = [to_utc_iso(TODAY - timedelta(days=n)) for n in (2, 1, 0)]
+    assert sorted({r["date"] for r in second.records("metric_aggregates")}) == reread_days
+    watched = [{(r["date"], r["media_id"]): r["watch_time_seconds"]
+                for r in run.records("media_watch_time")} for run in (first, second)]  # fmt: skip
+    assert sorted({day for day, _ in watched[1]}) == reread_days
+    key = (to_utc_iso(TODAY - timedelta(days=1)), video)
+    assert watched[1][key] == watched[0].get(key, 0) + sum(s.watch_seconds for s in late)
 
 
 def test_without_a_look_back_a_rerun_reads_only_new_days(emulator, config):

@@ -107,13 +107,20 @@ APIVIDEO = TapCase(
         "start_date": (taps.APIVIDEO_TODAY - timedelta(days=4)).isoformat(),
         "dimensions": ["videoId", "country", "emittedAt"],
         "breakdowns": ["country", "media-id"],
+        # No watch-time/sum: media_watch_time is the one stream asking for it.
+        "aggregates": ["play/count", "watch-time/average"],
         "page_size": 5,
     },
     endpoints={
         "video_plays": r"^/analytics/videos/plays$",
         "live_stream_plays": r"^/analytics/live-streams/plays$",
-        "metric_buckets": r"^/data/buckets/",
+        # media_watch_time lists the media played each day with play/media-id too.
+        "metric_buckets": r"^/data/buckets/(?!play/media-id$)",
         "metric_timeseries": r"^/data/timeseries/",
+        "metric_aggregates": r"^/data/metrics/(?!watch-time/sum$)",
+        "media_watch_time": r"^/data/metrics/watch-time/sum$",
+        "videos": r"^/videos$",
+        "live_streams": r"^/live-streams$",
     },
     fault_path="/analytics/",
     token_path="/auth/api-key",
