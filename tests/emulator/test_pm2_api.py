@@ -232,6 +232,7 @@ def test_options_over_http(server):
         "token_lifetime_seconds": 5.0,
         "token_max_uses": None,
         "newest_first": False,
+        "retention_days": 7.0,
     }
     health = requests.get(f"{server.urls['data']}/_emulator/health", timeout=5).json()
     assert health["urls"] == server.urls
