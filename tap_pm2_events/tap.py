@@ -30,8 +30,7 @@ PUBLIC_CLIENT_ID = "795984050"
 
 
 class TapPm2Events(VendorTap):
-    """PM2 Plus (pm2.io / Keymetrics) per bucket: custom events, event keys and histograms,
-    process events, deployments, issues and their occurrences."""
+    """PM2 Plus (pm2.io / Keymetrics) per bucket: events, process events, deployments, issues."""
 
     name = "tap-pm2-events"
     rate_limit_policy = PM2_RATE_LIMITS
