@@ -84,7 +84,7 @@ LAUNCHDARKLY = TapCase(
 )
 PM2 = TapCase(
     setup=taps.PM2,
-    data={"events": 150, "days": 6},
+    data={"events": 150, "days": 6, "exceptions": 12},
     extra_settings={
         "start_date": taps.PM2_START.isoformat(),
         "histogram_days": 1,
