@@ -109,6 +109,11 @@ def test_data_routes_are_served_by_the_data_node_only(server):
     )
     assert on_main.status_code == 404
     assert data(server, "events", headers, event_name="user:login").status_code == 200
+    for route in ("processEvents", "processEvents/deployments", "issues/list"):
+        url = f"{server.url}/api/bucket/{bucket}/data/{route}"
+        body = {"app_name": "api"}
+        assert requests.post(url, json=body, headers=headers, timeout=5).status_code == 404
+        assert data(server, route, headers, **body).status_code == 200
 
 
 def test_events_page_by_offset_with_a_short_last_page(server):
