@@ -29,7 +29,8 @@ The deleting routes the official client maps next to those (``DELETE .../data/is
 count themselves in ``deleting_calls``: a tap must never call one.
 
 Admin routes delete a bucket (``DELETE /_emulator/pm2/buckets/{bucket_id}``) or an event key
-(``DELETE /_emulator/pm2/event-keys`` with ``{"bucket_id", "app_name", "event_name"}``).
+(``DELETE /_emulator/pm2/event-keys`` with ``{"bucket_id", "app_name", "event_name"}``), and
+resolve an issue (``PUT /_emulator/pm2/issues/{identifier}`` with ``{"fixed": true}``).
 """
 
 from __future__ import annotations
@@ -121,6 +122,7 @@ class Pm2App(VendorApp):
         self.add_route("POST", f"{DATA}/exceptions/delete", self.delete_exceptions, host="data")
         self.add_admin_route("DELETE", "buckets/{bucket_id}", self.admin_delete_bucket)
         self.add_admin_route("DELETE", "event-keys", self.admin_delete_event_key)
+        self.add_admin_route("PUT", "issues/{identifier}", self.admin_fix_issue)
 
     def register_refresh_token(self, token: str, bucket_ids: set[str] | None = None) -> str:
         """Accept one more refresh token (reading ``bucket_ids``, default all); returns it."""
@@ -449,6 +451,17 @@ class Pm2App(VendorApp):
             raise _refusal(404, "bucket not found")
         if not bucket.remove_event_key(str(body.get("app_name")), str(body.get("event_name"))):
             raise _refusal(404, "no such event key in this bucket")
+        return Response(204)
+
+    def admin_fix_issue(self, request: Request) -> Response:
+        """``PUT /_emulator/pm2/issues/{identifier}`` with ``{"fixed": true}``: resolved in the
+        dashboard (issues/list leaves it out), or open again with false."""
+        identifier = request.params["identifier"]
+        issues = [b.incidents.issues[identifier] for b in self.dataset.buckets
+                  if identifier in b.incidents.issues]  # fmt: skip
+        if not issues:
+            raise _refusal(404, "issue not found")
+        issues[0].fixed = bool(_body(request).get("fixed", True))
         return Response(204)
 
 

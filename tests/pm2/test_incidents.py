@@ -7,6 +7,8 @@ import math
 from collections import Counter
 from datetime import datetime, timedelta
 
+import requests
+
 from tap_common.timeutil import parse_utc
 from tap_pm2_events.tap import TapPm2Events
 from tests.harness import SyncResult, duplicates, run_tap
@@ -182,7 +184,8 @@ def test_issues_stay_current_and_a_resolved_one_is_marked_deleted(emulator, conf
     recurring, resolved = issues[0], issues[1]
     thrown = NOW + timedelta(minutes=30)
     occurrence = emulator.app.dataset.add_occurrence(bucket, recurring.identifier, thrown)
-    resolved.fixed = True
+    admin = f"{emulator.url}/_emulator/pm2/issues/{resolved.identifier}"
+    assert requests.put(admin, json={"fixed": True}, timeout=5).status_code == 204
     emulator.clock.set(NOW + timedelta(hours=1))
     emulator.log.clear()
 
