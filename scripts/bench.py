@@ -114,12 +114,19 @@ def launchdarkly_minimum(tally: Counter) -> dict[str, int]:
 def pm2_minimum(tally: Counter) -> dict[str, int]:
     names = {(bucket, name) for (_, bucket, name) in keys_of(tally, "event_keys")}
     per_name = keys_of(tally, "events")
+    per_issue = keys_of(tally, "issue_occurrences")
     return {
         "auth": 1,
         "buckets": 1,
         "event_keys": count_of(tally, "buckets"),
         "events": sum(pages(per_name[name], 10_000) for name in names),  # the result window
         "event_histograms": count_of(tally, "event_keys"),
+        "process_events": count_of(tally, "buckets"),  # `before` reaches the whole range
+        "deployments": count_of(tally, "buckets"),
+        "issue_apps": count_of(tally, "buckets"),
+        "issues": count_of(tally, "issue_apps"),  # issues/list needs an app
+        # Pages of 50 per issue with occurrences in the range (the emulator's page size).
+        "issue_occurrences": sum(pages(n, 50) for n in per_issue.values()),
     }
 
 
@@ -155,6 +162,8 @@ def apivideo_minimum(tally: Counter) -> dict[str, int]:
 def pm2_tally(stream: str, record: dict) -> Any:
     if stream == "event_keys":  # one histogram per (app, name); events per (bucket, name)
         return (record["app_name"], record["bucket_id"], record["event_name"])
+    if stream == "issue_occurrences":  # paged per issue
+        return (record["bucket_id"], record["identifier"])
     return (record["bucket_id"], record["event_name"]) if stream == "events" else None
 
 
@@ -232,6 +241,7 @@ SCENARIOS = [
             "start_date": (NOW - timedelta(days=7)).isoformat(),
             "page_size": 10_000,  # the largest the API takes (pm2.md §4.1: the result window)
             "histogram_days": 1,
+            "retention_days": 8,  # the start is 7 days back: no warning
         },
         streams={
             "auth": r"^/api/oauth/token$",
@@ -239,6 +249,11 @@ SCENARIOS = [
             "event_keys": r"eventsKeysByApp$",
             "events": r"/data/events$",
             "event_histograms": r"/data/events/stats$",
+            "process_events": r"/data/processEvents$",
+            "deployments": r"/data/processEvents/deployments$",
+            "issue_apps": r"/data/issues/summary/apps$",
+            "issues": r"/data/issues/list$",
+            "issue_occurrences": r"/data/issues/occurrences/[^/]+$",
         },
         items=lambda body: body if isinstance(body, list) else [body],
         bare_auth=lambda e: {},

@@ -14,9 +14,14 @@ from tap_pm2_events.client import PM2_RATE_LIMITS, Pm2Stream, Pm2TokenAuth
 from tap_pm2_events.streams import (
     RESULT_WINDOW,
     BucketsStream,
+    DeploymentsStream,
     EventHistogramsStream,
     EventKeysStream,
     EventsStream,
+    IssueAppsStream,
+    IssueOccurrencesStream,
+    IssuesStream,
+    ProcessEventsStream,
 )
 
 # The public OAuth client id the official clients use for user-created tokens
@@ -25,7 +30,7 @@ PUBLIC_CLIENT_ID = "795984050"
 
 
 class TapPm2Events(VendorTap):
-    """PM2 Plus (pm2.io / Keymetrics) custom events, event keys and histograms per bucket."""
+    """PM2 Plus (pm2.io / Keymetrics) per bucket: events, process events, deployments, issues."""
 
     name = "tap-pm2-events"
     rate_limit_policy = PM2_RATE_LIMITS
@@ -72,7 +77,8 @@ class TapPm2Events(VendorTap):
             "app_names",
             th.ArrayType(th.StringType(min_length=1)),
             title="App names",
-            description="Only events of these apps (process names); events are then kept per app.",
+            description="Only events, process events and deployments of these apps (process "
+            "names), and issues of these apps; their state is then kept per app (per filter).",
         ),
         th.Property(
             "event_names",
@@ -80,7 +86,7 @@ class TapPm2Events(VendorTap):
             title="Event names",
             description="Only these event names. Unset: every name eventsKeysByApp lists.",
         ),
-        mark_deleted_rows_setting("buckets", "event_keys"),
+        mark_deleted_rows_setting("buckets", "event_keys", "issue_apps", "issues"),
         *incremental_settings(lookback_why="where late events land", lookback_max=10080),
         th.Property(
             "histogram_interval",
@@ -98,6 +104,14 @@ class TapPm2Events(VendorTap):
             description="Days of histogram the first run reads (later runs: since the "
             "bookmark, up to this many).",
         ),
+        th.Property(
+            "retention_days",
+            th.IntegerType(minimum=1, maximum=365),
+            default=7,
+            title="Retention days",
+            description="How long your PM2 plan keeps process events and deployments. A run "
+            "more than this after the last one warns that what happened in between is gone.",
+        ),
         window_setting(
             maximum=RESULT_WINDOW,
             default=RESULT_WINDOW,
@@ -114,10 +128,16 @@ class TapPm2Events(VendorTap):
 
     @override
     def discover_streams(self) -> list[Pm2Stream]:
-        """Buckets, their event keys, and per event name its events and histogram."""
+        """Buckets; their event keys and per event name its events and histogram; their
+        process events and deployments; their issues (per app) and each issue's occurrences."""
         return [
             BucketsStream(tap=self),
             EventKeysStream(tap=self),
             EventsStream(tap=self),
             EventHistogramsStream(tap=self),
+            ProcessEventsStream(tap=self),
+            DeploymentsStream(tap=self),
+            IssueAppsStream(tap=self),
+            IssuesStream(tap=self),
+            IssueOccurrencesStream(tap=self),
         ]

@@ -20,7 +20,7 @@ from tests.harness import OUTPUTS
 
 READ_ONLY_POSTS = re.compile(
     r"^(/api/oauth/token|/auth/api-key|/auth/refresh"
-    r"|/api/bucket/[0-9a-f]{24}/data/events(/stats)?)$"
+    r"|/api/bucket/[0-9a-f]{24}/data/(events(/stats)?|processEvents(/deployments)?|issues/list))$"
 )
 OWNERS: dict[int, str] = {}  # id(server) -> nodeid of the test that created it ("" at import)
 

@@ -109,6 +109,11 @@ PM2 = TapSetup(
         "event_keys": ("bucket_id", "app_name", "event_name"),
         "events": ("event_id",),
         "event_histograms": ("bucket_id", "app_name", "event_name", "interval", "bucket_start"),
+        "process_events": ("process_event_id",),
+        "deployments": ("deployment_id",),
+        "issue_apps": ("bucket_id", "app_name"),
+        "issues": ("bucket_id", "identifier"),
+        "issue_occurrences": ("occurrence_id",),
     },
 )
 PM2_START = PM2.now - timedelta(days=4)

@@ -118,6 +118,10 @@ def segment_scenario(emulator: EmulatorServer) -> Scenario:
     )
 
 
+# PM2's full-table issue streams: gone with their bucket (table -> a column of every live row).
+ISSUE_TABLES = {"issue_apps": "open_issues", "issues": "message"}
+
+
 def pm2_scenario(emulator: EmulatorServer) -> Scenario:
     dataset = emulator.app.dataset
     kept, gone = dataset.buckets
@@ -131,7 +135,8 @@ def pm2_scenario(emulator: EmulatorServer) -> Scenario:
         body = dict(zip(("bucket_id", "app_name", "event_name"), key, strict=True))
         assert requests.delete(f"{url}/event-keys", json=body, timeout=5).status_code == 204
         with_bucket = {k for k in read["event_keys"] if k[0] == gone.id}
-        return {"buckets": {(gone.id,)}, "event_keys": {key, *with_bucket}}
+        issues = {table: {k for k in read[table] if k[0] == gone.id} for table in ISSUE_TABLES}
+        return {"buckets": {(gone.id,)}, "event_keys": {key, *with_bucket}, **issues}
 
     def restore() -> None:
         dataset.restore_bucket(gone)
@@ -140,7 +145,7 @@ def pm2_scenario(emulator: EmulatorServer) -> Scenario:
     return Scenario(
         PM2,
         {"start_date": PM2_START.isoformat(), "histogram_days": 1},
-        {"buckets": "name", "event_keys": "count"},
+        {"buckets": "name", "event_keys": "count"} | ISSUE_TABLES,
         emulator,
         delete,
         restore,

@@ -35,6 +35,9 @@ TYPED_COLUMNS = {
     "tap-pm2-events": {
         ("events", "at"): TIMESTAMPTZ,
         ("events", "data"): "jsonb",
+        ("process_events", "at"): TIMESTAMPTZ,
+        ("issues", "last_seen"): TIMESTAMPTZ,
+        ("issue_occurrences", "raw"): "jsonb",
     },
     "tap-segment-config": {
         ("delivery_metrics", "windowStart"): TIMESTAMPTZ,

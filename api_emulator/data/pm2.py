@@ -132,6 +132,8 @@ class Bucket:
     _series: dict[Query, Series] = field(default_factory=dict, init=False, repr=False)
     # The longest any event took to arrive: every event older than that has arrived.
     _late_ms: int = field(default=0, init=False, repr=False)
+    # Process events, deployments and exceptions (the default: none).
+    incidents: Incidents = field(default_factory=lambda: Incidents())
 
     def __post_init__(self) -> None:
         self.load(self.events)
@@ -251,8 +253,10 @@ class Pm2Dataset:
         anchor: datetime | None = None,
         days: int = 10,
         future_days: int = 2,
+        exceptions: int = 40,
     ) -> Pm2Dataset:
-        """``events`` per bucket over ``days`` before ``anchor`` and ``future_days`` after."""
+        """``events`` and ``exceptions`` (occurrences) per bucket over ``days`` before
+        ``anchor`` and ``future_days`` after."""
         rng = random.Random(seed)
         anchor = anchor or datetime.now(timezone.utc)
         dataset = cls(seed, [], _rng=rng)
@@ -274,6 +278,9 @@ class Pm2Dataset:
                 # Made in time order, the events lie in memory in the order listings read.
                 times = sorted(rng.randrange(first_ms, first_ms + span_ms) for _ in range(events))
                 bucket.load([dataset._event(bucket, at_ms) for at_ms in times])
+                # An rng of their own: the custom events stay what they were without them.
+                own = random.Random(f"{seed}:{bucket.id}")
+                bucket.incidents = generate_incidents(own, bucket, first_ms, span_ms, exceptions)
         return dataset
 
     def bucket(self, bucket_id: str) -> Bucket | None:
@@ -304,6 +311,34 @@ class Pm2Dataset:
         event = self._event(bucket, _millis(at), app=app, name=name, late_minutes=late_minutes)
         bucket.insert(event)
         return event.document
+
+    def add_process_event(
+        self, bucket: Bucket, at: datetime, *, app: str, event: str, late_minutes: float = 0
+    ) -> dict[str, Any]:
+        """A process event of ``app``'s first process, visible ``late_minutes`` after ``at``."""
+        process = _process(app, SERVERS[app][0], 0)
+        stored = process_event(
+            process, event, _millis(at), manually=False, late_ms=round(late_minutes * MINUTE_MS)
+        )
+        bucket.incidents.process_events.append(stored)
+        bucket.incidents.sort()
+        return stored.document
+
+    def deploy(self, bucket: Bucket, app: str, at: datetime) -> str:
+        """A deployment of ``app`` at ``at`` (every process of it restarted); its revision."""
+        previous = [d["revision"] for d in bucket.incidents.deployments if d["app_name"] == app]
+        revision = add_deployment(
+            self._rng, bucket.incidents, app, _millis(at), previous=(previous or [""])[-1]
+        )
+        bucket.incidents.sort()
+        return revision
+
+    def add_occurrence(self, bucket: Bucket, identifier: str, at: datetime) -> dict[str, Any]:
+        """One more occurrence of an issue (uncaught: its process restarts)."""
+        issue = bucket.incidents.issues[identifier]
+        occurrence = add_occurrence(self._rng, bucket.incidents, issue, _millis(at), crash=True)
+        bucket.incidents.sort()
+        return occurrence.document
 
     def _event(
         self,
@@ -348,3 +383,200 @@ class Pm2Dataset:
                 "tags": ["a", "b"][: rng.randint(0, 2)],
             }
         return data
+
+
+# -- what happens to the processes: restarts, exits, deployments, exceptions -------------------
+
+ERRORS = {
+    "api": (
+        ("TypeError", "Cannot read properties of undefined (reading 'id')"),
+        ("Error", "connect ECONNREFUSED 10.0.0.12:5432"),
+        ("RangeError", "Maximum call stack size exceeded"),
+    ),
+    "worker": (
+        ("Error", "Job 'export' timed out after 30000 ms"),
+        ("SyntaxError", "Unexpected token < in JSON at position 0"),
+    ),
+    "web": (
+        ("ReferenceError", "window is not defined"),
+        ("Error", "ENOENT: no such file or directory, open '/srv/web/dist/index.html'"),
+    ),
+}
+PROCESSES_PER_SERVER = 2  # pm_id 0 and 1 on each server of an app
+CRASH_SHARE = 0.6  # uncaught exceptions: the process exits and PM2 restarts it
+RESTART_DELAY_MS = 1_000
+
+
+@dataclass
+class Occurrence:
+    """One time an exception was thrown (docs/api/pm2.md §4.8: UNVERIFIED shape)."""
+
+    document: dict[str, Any]
+
+    @property
+    def at(self) -> int:
+        """When it was thrown, epoch milliseconds."""
+        return self.document["at"]
+
+
+@dataclass
+class Issue:
+    """An exception group: the occurrences of one error of one app (``identifier``)."""
+
+    identifier: str
+    app: str
+    type: str
+    message: str
+    occurrences: list[Occurrence] = field(default_factory=list)
+    fixed: bool = False  # resolved in the dashboard: issues/list leaves it out
+
+    def visible(self, now_ms: int) -> list[Occurrence]:
+        """The occurrences thrown by ``now_ms``, oldest first."""
+        return [o for o in self.occurrences if o.at <= now_ms]
+
+    def document(self, now_ms: int) -> dict[str, Any] | None:
+        """The issue as issues/list shows it at ``now_ms`` (None before its first occurrence)."""
+        seen = self.visible(now_ms)
+        if not seen:
+            return None
+        last = seen[-1].document
+        return {
+            "identifier": self.identifier,
+            "type": self.type,
+            "message": self.message,
+            "stack": last["stack"],
+            "app_name": self.app,
+            "server_name": last["process"]["server"],
+            "servers": sorted({o.document["process"]["server"] for o in seen}),
+            "initiator": "node",
+            "source": None,
+            "tags": [],
+            "first_seen": seen[0].at,
+            "last_seen": last["at"],
+            "occurrences": len(seen),
+            "fixed": self.fixed,
+        }
+
+
+@dataclass
+class Incidents:
+    """A bucket's process events, deployments and issues, each list sorted by time.
+
+    Process events arrive like custom events (``arrived_ms``); the rest is visible once it
+    happened.
+    """
+
+    process_events: list[StoredEvent] = field(default_factory=list)
+    deployments: list[dict[str, Any]] = field(default_factory=list)
+    issues: dict[str, Issue] = field(default_factory=dict)
+
+    def sort(self) -> None:
+        """Time order everywhere (generation and tests add out of order)."""
+        self.process_events.sort(key=_at)
+        self.deployments.sort(key=lambda d: d["at"])
+        for issue in self.issues.values():
+            issue.occurrences.sort(key=lambda o: o.at)
+
+    def visible_process_events(self, now_ms: int, first_ms: int) -> list[StoredEvent]:
+        """Arrived by ``now_ms``, with ``first_ms <= at <= now_ms``, oldest first."""
+        return [
+            e for e in self.process_events if first_ms <= e.at <= now_ms and e.arrived_ms <= now_ms
+        ]
+
+
+def generate_incidents(
+    rng: random.Random, bucket: Bucket, first_ms: int, span_ms: int, occurrences: int
+) -> Incidents:
+    """Deployments (every process restarted, manually), and ``occurrences`` exceptions of
+    the bucket's apps, each uncaught one followed by its process's exit and automatic restart."""
+    incidents = Incidents()
+    for app in bucket.apps:
+        for kind, message in ERRORS[app]:
+            identifier = _hex(rng, 32)
+            incidents.issues[identifier] = Issue(identifier, app, kind, message)
+        revision = _hex(rng, 40)
+        for _ in range(2):
+            at_ms = rng.randrange(first_ms, first_ms + span_ms)
+            revision = add_deployment(rng, incidents, app, at_ms, previous=revision)
+    issues = list(incidents.issues.values())
+    for _ in range(occurrences):
+        issue = rng.choice(issues)
+        at_ms = rng.randrange(first_ms, first_ms + span_ms)
+        add_occurrence(rng, incidents, issue, at_ms, crash=rng.random() < CRASH_SHARE)
+    incidents.sort()
+    return incidents
+
+
+def _process(app: str, server: str, pm_id: int) -> dict[str, Any]:
+    return {"pm_id": pm_id, "name": app, "server": server, "rev": None}
+
+
+def process_event(
+    process: dict[str, Any], event: str, at_ms: int, *, manually: bool, late_ms: int = 0
+) -> StoredEvent:
+    """A PM2 process event (``restart``, ``exit``, ...) as the backend stores it (UNVERIFIED)."""
+    document = {
+        "event": event,
+        "manually": manually,
+        "at": at_ms,
+        "app_name": process["name"],
+        "server_name": process["server"],
+        "process": dict(process),
+    }
+    return StoredEvent(document, at_ms + late_ms)
+
+
+def add_deployment(
+    rng: random.Random, incidents: Incidents, app: str, at_ms: int, *, previous: str
+) -> str:
+    """A deployment of ``app`` on each of its servers, which restarts every process; the
+    new revision."""
+    revision = _hex(rng, 40)
+    for server in SERVERS[app]:
+        incidents.deployments.append(
+            {
+                "at": at_ms,
+                "app_name": app,
+                "server_name": server,
+                "revision": revision,
+                "prev_rev": previous,
+                "branch": "main",
+                "remote": "origin",
+                "comment": rng.choice(("fix: retry on timeout", "feat: new checkout", "chore")),
+                "type": "git",
+            }
+        )
+        for pm_id in range(PROCESSES_PER_SERVER):
+            process = _process(app, server, pm_id) | {"rev": revision}
+            incidents.process_events.append(
+                process_event(process, "restart", at_ms + pm_id, manually=True)
+            )
+    return revision
+
+
+def add_occurrence(
+    rng: random.Random, incidents: Incidents, issue: Issue, at_ms: int, *, crash: bool
+) -> Occurrence:
+    """An occurrence of ``issue``; a crash also exits and restarts its process."""
+    server = rng.choice(SERVERS[issue.app])
+    process = _process(issue.app, server, rng.randrange(PROCESSES_PER_SERVER))
+    occurrence = Occurrence(
+        {
+            "_id": _hex(rng, 24),
+            "identifier": issue.identifier,
+            "at": at_ms,
+            "type": issue.type,
+            "message": issue.message,
+            "stack": f"{issue.type}: {issue.message}\n    at handler (/srv/{issue.app}/index.js:"
+            f"{rng.randint(10, 400)}:{rng.randint(1, 80)})",
+            "uncaught": crash,
+            "process": process,
+        }
+    )
+    issue.occurrences.append(occurrence)
+    if crash:
+        incidents.process_events += [
+            process_event(process, "exit", at_ms + 2, manually=False),
+            process_event(process, "restart", at_ms + RESTART_DELAY_MS, manually=False),
+        ]
+    return occurrence

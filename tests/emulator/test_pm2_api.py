@@ -109,6 +109,11 @@ def test_data_routes_are_served_by_the_data_node_only(server):
     )
     assert on_main.status_code == 404
     assert data(server, "events", headers, event_name="user:login").status_code == 200
+    for route in ("processEvents", "processEvents/deployments", "issues/list"):
+        url = f"{server.url}/api/bucket/{bucket}/data/{route}"
+        body = {"app_name": "api"}
+        assert requests.post(url, json=body, headers=headers, timeout=5).status_code == 404
+        assert data(server, route, headers, **body).status_code == 200
 
 
 def test_events_page_by_offset_with_a_short_last_page(server):
@@ -232,6 +237,90 @@ def test_options_over_http(server):
         "token_lifetime_seconds": 5.0,
         "token_max_uses": None,
         "newest_first": False,
+        "retention_days": 7.0,
     }
     health = requests.get(f"{server.urls['data']}/_emulator/health", timeout=5).json()
     assert health["urls"] == server.urls
+
+
+def test_every_uncaught_exception_exits_and_restarts_its_process(server):
+    for bucket in server.app.dataset.buckets:
+        events = {
+            (e.at, e.document["event"], e.document["server_name"], e.document["process"]["pm_id"])
+            for e in bucket.incidents.process_events
+        }
+        crashes = [
+            o.document
+            for issue in bucket.incidents.issues.values()
+            for o in issue.occurrences
+            if o.document["uncaught"]
+        ]
+        assert crashes
+        for crash in crashes:
+            process = crash["process"]
+            for event, delay in (("exit", 2), ("restart", 1000)):
+                assert (crash["at"] + delay, event, process["server"], process["pm_id"]) in events
+
+
+def test_process_events_are_the_last_before_minutes_newest_first(server):
+    headers = bearer(server)
+    now = int(NOW.timestamp() * 1000)
+    hour = data(server, "processEvents", headers).json()  # before: 60 by default
+    week = data(server, "processEvents", headers, before="10080").json()
+    assert {e["at"] for e in hour} <= {e["at"] for e in week}
+    assert all(now - 60 * 60_000 <= e["at"] <= now for e in hour)
+    assert [e["at"] for e in week] == sorted((e["at"] for e in week), reverse=True)
+    assert all(e["at"] >= now - 7 * 86_400_000 for e in week)  # retention_days: 7
+    api = data(server, "processEvents", headers, before=10080, app_name="api").json()
+    assert api
+    assert {e["app_name"] for e in api} == {"api"}
+    deployments = data(server, "processEvents/deployments", headers, app_name="web").json()
+    assert deployments
+    assert {d["app_name"] for d in deployments} == {"web"}
+
+
+@pytest.mark.parametrize(
+    ("route", "method", "body"),
+    [
+        ("processEvents", "POST", {"before": "soon"}),
+        ("processEvents", "POST", {"before": 0}),
+        ("issues/list", "POST", {"server_name": "api-01"}),
+        ("issues/summary/planets", "GET", None),
+        ("issues/occurrences/nope", "GET", None),
+    ],
+)
+def test_invalid_incident_queries_are_refused(server, route, method, body):
+    answer = data(server, route, bearer(server), method=method, **(body or {}))
+    assert answer.status_code in (400, 404)
+    assert answer.json()["msg"]
+
+
+def test_occurrences_page_after_search_after_from_an_offset(server):
+    headers = bearer(server)
+    bucket = server.app.dataset.buckets[0]
+    issue = max(bucket.incidents.issues.values(), key=lambda i: len(i.occurrences))
+    url = f"{server.urls['data']}/api/bucket/{bucket.id}/data/issues/occurrences/{issue.identifier}"
+    every = requests.get(url, headers=headers, timeout=5).json()
+    times = [o["at"] for o in every]
+    assert times == sorted(times)
+    assert len(every) == len(issue.visible(int(NOW.timestamp() * 1000)))
+    after = requests.get(url, params={"search_after": times[1], "from": 1}, headers=headers,
+                         timeout=5).json()  # fmt: skip
+    assert after == every[3:]
+    too_far = requests.get(url, params={"from": 9_990}, headers=headers, timeout=5)
+    assert too_far.status_code == 400
+
+
+def test_deleting_routes_delete_and_are_counted(server):
+    headers = bearer(server)
+    bucket = server.app.dataset.buckets[0]
+    app = bucket.apps[0]
+    first = next(i for i in bucket.incidents.issues.values() if i.app == app)
+    assert data(server, f"issues/{first.identifier}", headers, method="DELETE").status_code == 200
+    assert first.identifier not in bucket.incidents.issues
+    assert data(server, "exceptions/delete", headers, app_name=app).status_code == 200
+    assert all(i.app != app for i in bucket.incidents.issues.values())
+    assert data(server, "exceptions/delete_all", headers).status_code == 200
+    assert data(server, "issues", headers, method="DELETE").status_code == 200
+    assert bucket.incidents.issues == {}
+    assert sum(server.app.deleting_calls.values()) == 4

@@ -5,6 +5,8 @@ Faults, bad settings, refused credentials and secrets for every tap: tests/relia
 
 from __future__ import annotations
 
+import pytest
+
 from tap_common.errors import CredentialError
 from tap_pm2_events.tap import TapPm2Events
 from tests.harness import run_tap
@@ -55,3 +57,44 @@ def test_a_bucket_the_user_cannot_read_fails_naming_the_credential(emulator, con
     result = run_tap(TapPm2Events, config | {"refresh_token": token, "bucket_ids": [denied]})
     assert result.error is not None
     assert "bucket_ids" in str(result.error)
+
+
+INCIDENT_ROUTES = [
+    "processEvents",
+    "processEvents/deployments",
+    "issues/summary/apps",
+    "issues/list",
+    "issues/occurrences/",
+]
+INCIDENT_TABLES = {
+    "process_events": ("process_event_id",),
+    "deployments": ("deployment_id",),
+    "issue_apps": ("bucket_id", "app_name"),
+    "issues": ("bucket_id", "identifier"),
+    "issue_occurrences": ("occurrence_id",),
+}
+
+
+@pytest.mark.parametrize("route", INCIDENT_ROUTES)
+def test_a_database_error_on_an_incident_route_is_retried_to_the_same_records(
+    emulator, config, route
+):
+    bucket = emulator.app.dataset.buckets[0]
+    config = config | {"bucket_ids": [bucket.id], "event_names": ["job:done"]}
+
+    def keys(result) -> dict[str, list]:
+        return {t: sorted(result.keys(t, *k)) for t, k in INCIDENT_TABLES.items()}
+
+    clean = run_tap(TapPm2Events, config)
+    clean_requests = len(emulator.log.entries())
+    emulator.log.clear()
+    path = f"/api/bucket/{bucket.id}/data/{route}"
+    emulator.faults.arm("status", path=path, status=500, times=1)
+    result = run_tap(TapPm2Events, config)
+    assert result.error is None
+    assert keys(result) == keys(clean)
+    entries = emulator.log.entries()
+    assert len(entries) == clean_requests + 1
+    (faulted,) = [e for e in entries if e.fault]
+    retry = entries[entries.index(faulted) + 1]
+    assert (retry.path, retry.status) == (faulted.path, 200)

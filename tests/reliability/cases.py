@@ -84,7 +84,7 @@ LAUNCHDARKLY = TapCase(
 )
 PM2 = TapCase(
     setup=taps.PM2,
-    data={"events": 150, "days": 6},
+    data={"events": 150, "days": 6, "exceptions": 12},
     extra_settings={
         "start_date": taps.PM2_START.isoformat(),
         "histogram_days": 1,
@@ -96,6 +96,11 @@ PM2 = TapCase(
         "event_keys": r"/data/eventsKeysByApp$",
         "events": r"/data/events$",
         "event_histograms": r"/data/events/stats$",
+        "process_events": r"/data/processEvents$",
+        "deployments": r"/data/processEvents/deployments$",
+        "issue_apps": r"/data/issues/summary/apps$",
+        "issues": r"/data/issues/list$",
+        "issue_occurrences": r"/data/issues/occurrences/[^/]+$",
     },
     fault_path="/api/bucket/",
     token_path="/api/oauth/token",
