@@ -1,8 +1,8 @@
-"""The base stream of tap-launchdarkly-events: auth, the beta header, errors, rate limits."""
+"""The base streams of tap-launchdarkly-events: auth, API versions, errors, rate limits."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlparse
 
 import requests
@@ -26,28 +26,33 @@ LAUNCHDARKLY_RATE_LIMITS = RateLimitPolicy(
 
 
 class NextLinkCursorPaginator(UniqueCursorPaginator):
-    """Only the ``after`` cursor of ``_links.next.href``; the stream re-sends its own parameters.
+    """Only one parameter of ``_links.next.href`` (``after``, or ``offset`` of the listings);
+    the stream re-sends its own parameters.
 
     Whether LaunchDarkly's next link repeats the caller's parameters is UNVERIFIED
     (docs/api/launchdarkly.md §5): a bare ``?after=`` link would silently move ``to`` to "now".
     """
 
-    def __init__(self) -> None:
+    def __init__(self, parameter: str = "after") -> None:
         super().__init__("$._links.next.href")
+        self._parameter = parameter
 
     @override
     def extract_cursor(self, response: requests.Response) -> str | None:
-        """The ``after`` value of the next link; None when there is no (or an empty) link."""
+        """The parameter's value in the next link; None when there is no (or an empty) link."""
         href = next(extract_jsonpath(self._jsonpath, json_payload(response)), None)
         if not href:
             return None
-        return parse_qs(urlparse(href).query).get("after", [None])[0]
+        return parse_qs(urlparse(href).query).get(self._parameter, [None])[0]
 
 
 class LaunchDarklyStream(VendorStream[Any]):
-    """A LaunchDarkly REST endpoint in beta: raw token, ``LD-API-Version: beta`` exactly once."""
+    """A LaunchDarkly REST endpoint: raw token, its ``LD-API-Version`` exactly once (``beta``
+    for the beta routes, flag events)."""
 
     vendor = "LaunchDarkly"
+    #: The API version asked for: ``beta`` routes refuse any other (docs/api/launchdarkly.md §2).
+    api_version: ClassVar[str] = "beta"
     credential_hint = (
         "the `api_token` setting: a LaunchDarkly access token (personal or service) with read "
         "access to the project, and `api_url` (https://app.launchdarkly.com: flag events are "
@@ -58,7 +63,7 @@ class LaunchDarklyStream(VendorStream[Any]):
     @override
     def http_headers(self) -> dict[str, str]:
         """The beta route answers 403 without ``LD-API-Version: beta``; one value only."""
-        return super().http_headers | {"LD-API-Version": "beta"}
+        return super().http_headers | {"LD-API-Version": self.api_version}
 
     @override
     def get_new_paginator(self) -> NextLinkCursorPaginator:
@@ -85,3 +90,26 @@ class LaunchDarklyStream(VendorStream[Any]):
             return "; ".join([str(body["message"]), *details])
         except (ValueError, KeyError, TypeError, AttributeError):
             return super().vendor_error_detail(response)
+
+
+class LaunchDarklyListStream(LaunchDarklyStream):
+    """A listing paged by ``limit``/``offset``, its largest page, ``_links.next`` to go on.
+
+    The API version is pinned (docs/api/launchdarkly.md §10): a token otherwise answers in the
+    version it was created with, and before 20240415 some listings were not paged.
+    """
+
+    api_version = "20240415"
+    records_jsonpath = "$.items[*]"
+    #: The largest ``limit`` the route takes.
+    page_size: ClassVar[int] = 100
+
+    @override
+    def get_new_paginator(self) -> NextLinkCursorPaginator:
+        """The ``offset`` of ``_links.next`` until there is none."""
+        return NextLinkCursorPaginator("offset")
+
+    @override
+    def get_url_params(self, context: Any, next_page_token: Any) -> dict[str, Any]:
+        """The largest page, from the offset the last page's next link names."""
+        return {"limit": self.page_size, "offset": next_page_token}

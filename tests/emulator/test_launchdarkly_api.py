@@ -226,5 +226,7 @@ def test_options_are_set_over_http(server):
         "api_version": "20240415",
         "newest_first": False,
         "stale_reset": False,
+        "engineering_insights": True,
+        "route_limit": None,
     }
     assert get(server).status_code == 403

@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 
 from api_emulator import EmulatorServer
+from api_emulator.core import LoggedRequest
+from api_emulator.launchdarkly import PATH as FLAG_EVENTS_PATH
 from tests.taps import LAUNCHDARKLY, LAUNCHDARKLY_ENVIRONMENTS, LAUNCHDARKLY_START
 
 
@@ -42,3 +44,8 @@ def expected_ids(
         for event in emulator.app.dataset.between(first_ms, end_ms - 1)
         if include_global or not event.is_global
     }
+
+
+def flag_event_requests(emulator: EmulatorServer) -> list[LoggedRequest]:
+    """The requests of the flag-events route (the tap reads the account's other routes too)."""
+    return [e for e in emulator.log.entries() if e.path == FLAG_EVENTS_PATH]

@@ -12,6 +12,7 @@ from api_emulator.launchdarkly import NO_ACCESS_TOKEN
 from tap_common.errors import CredentialError
 from tap_launchdarkly_events.tap import TapLaunchDarklyEvents
 from tests.harness import run_tap
+from tests.launchdarkly.conftest import flag_event_requests
 
 STREAM = "flag_events"
 
@@ -62,7 +63,7 @@ def test_a_refused_api_version_fails_at_once_and_says_so(emulator, config):
     assert not isinstance(result.error, CredentialError)
     assert "refused the API version" in str(result.error)
     assert "LD-API-Version: beta" in str(result.error)
-    assert len(emulator.log.entries()) == 1
+    assert len(flag_event_requests(emulator)) == 1
 
 
 def test_an_unknown_project_fails_with_the_vendor_message(emulator, config):
@@ -70,4 +71,7 @@ def test_an_unknown_project_fails_with_the_vendor_message(emulator, config):
     assert isinstance(result.error, FatalAPIError)
     assert "404" in str(result.error)
     assert "Invalid resource identifier" in str(result.error)
-    assert len(emulator.log.entries()) == 1
+    # Asked for once, and nothing of the project read after.
+    refused = [e.path for e in emulator.log.entries() if e.status == 404]
+    assert refused == ["/api/v2/projects/nope"]
+    assert flag_event_requests(emulator) == []
