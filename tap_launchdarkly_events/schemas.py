@@ -256,4 +256,5 @@ AUDIT_LOG_ENTRY = th.PropertiesList(
     th.Property("target", OBJECT),
     th.Property("parent", OBJECT),
     th.Property("_links", LINKS),
+    th.Property("instance", th.StringType, description="The API host it was read from."),
 )

@@ -94,10 +94,6 @@ class EnvironmentsStream(ProjectChildStream):
     primary_keys = ("projectKey", "key")
     schema = schemas.ENVIRONMENT.to_dict()
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._with_global: set[str] = set()  # projects whose global events have a partition
-
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         """The listing, narrowed to ``environment_keys`` when set."""
@@ -115,15 +111,9 @@ class EnvironmentsStream(ProjectChildStream):
 
     @override
     def get_child_context(self, record: dict, context: Context | None) -> dict[str, Any]:
-        """Flag events and segments are per environment; one environment of each project
-        reads its global events (the first of ``environment_keys``, else the first listed)."""
+        """Flag events and segments are per environment."""
         assert context is not None
-        project = context["projectKey"]
-        configured = self.config.get("environment_keys")
-        first = configured[0] == record["key"] if configured else project not in self._with_global
-        if first:
-            self._with_global.add(project)
-        return {"projectKey": project, "environmentKey": record["key"], "readsGlobal": first}
+        return {"projectKey": context["projectKey"], "environmentKey": record["key"]}
 
 
 class FlagsStream(ProjectChildStream):
@@ -308,8 +298,23 @@ class FlagEventsStream(GatedStream, WindowedStream[Any], LaunchDarklyStream):
     schema = schemas.FLAG_EVENT.to_dict()
     parent_stream_type = EnvironmentsStream
     # The bookmark is per (project, environment); which one reads global events is not state.
-    state_partitioning_keys: ClassVar[list[str]] = ["projectKey", "environmentKey"]
     _sizer: CountSizedWindows  # the planner of the partition being read
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._with_global: set[str] = set()  # projects whose global events have a partition
+        self._reads_global = False  # whether the partition being read takes them
+
+    def _claims_global(self, context: Context) -> bool:
+        """Global events belong to no environment: one partition of each project reads them,
+        the first of ``environment_keys`` (as release 0.1.0 did), else the first listed."""
+        project, configured = context["projectKey"], self.config.get("environment_keys")
+        if configured:
+            return bool(configured[0] == context["environmentKey"])
+        if project in self._with_global:
+            return False
+        self._with_global.add(project)
+        return True
 
     @override
     def feature_unavailable(self, response: requests.Response) -> bool:
@@ -324,6 +329,7 @@ class FlagEventsStream(GatedStream, WindowedStream[Any], LaunchDarklyStream):
     def windows(self, context: Context) -> CountSizedWindows:
         """From the bookmark (less the look-back) to the server's now, cut by count."""
         clock = self.runtime.server_clock
+        self._reads_global = self._claims_global(context)
         start = self.resume_start(
             context,
             lookback=timedelta(minutes=self.config["lookback_minutes"]),
@@ -352,10 +358,7 @@ class FlagEventsStream(GatedStream, WindowedStream[Any], LaunchDarklyStream):
             "query": config.get("query"),
             "impactSize": config.get("impact_size"),
             "hasExperiments": None if has_experiments is None else str(has_experiments).lower(),
-            # Global events belong to no environment: read them once per project.
-            "global": "include"
-            if config["include_global"] and context["readsGlobal"]
-            else "exclude",
+            "global": "include" if config["include_global"] and self._reads_global else "exclude",
             "expand": "experiments" if config["expand_experiments"] else None,
         }
 
