@@ -66,7 +66,7 @@ LISTINGS: dict[str, tuple[Callable[[LaunchDarklyAccount, dict[str, str]], list[A
         lambda a, p: a.environments[p["projectKey"]],
         100,
     ),
-    "/api/v2/flags/{projectKey}": (lambda a, p: a.flags[p["projectKey"]], 100),
+    "/api/v2/flags/{projectKey}": (lambda a, p: a.flags[p["projectKey"]], 100),  # see _flags
     "/api/v2/segments/{projectKey}/{environmentKey}": (
         lambda a, p: a.segments[p["projectKey"], p["environmentKey"]],
         50,
@@ -273,8 +273,11 @@ class LaunchDarklyApp(VendorApp):
             if offset + limit < len(everything):
                 href = f"{path}?limit={limit}&offset={offset + limit}"
                 links["next"] = {"href": href, "type": "application/json"}
+            items = everything[offset : offset + limit]
+            if template == "/api/v2/flags/{projectKey}":
+                items = _flags(items, request.arg("filter"))
             body = {
-                "items": everything[offset : offset + limit],
+                "items": items,
                 "totalCount": len(everything),
                 "_links": links,
             }
@@ -430,6 +433,19 @@ def _matches(event: FlagEvent, args: dict[str, Any]) -> bool:
     return wants_experiments is None or (event.experiments is not None) == (
         wants_experiments == "true"
     )
+
+
+def _flags(flags: list[dict[str, Any]], filters: str | None) -> list[dict[str, Any]]:
+    """Flags as version 20240415 lists them: ``environments`` only for ``filterEnv``'s one."""
+    wanted = [f.split(":", 1)[1] for f in (filters or "").split(",") if f.startswith("filterEnv:")]
+    shown = []
+    for flag in flags:
+        listed = {key: value for key, value in flag.items() if key != "environments"}
+        if wanted:
+            states = flag["environments"]
+            listed["environments"] = {env: states[env] for env in wanted if env in states}
+        shown.append(listed)
+    return shown
 
 
 def _integer(request: Request, name: str, default: int, problems: list[tuple[str, str]]) -> int:

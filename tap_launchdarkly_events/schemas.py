@@ -147,6 +147,7 @@ FLAG_ENVIRONMENT = th.ObjectType(
 
 FLAG = th.PropertiesList(
     th.Property("projectKey", th.StringType, required=True),
+    th.Property("environmentKey", th.StringType, required=True),
     th.Property("key", th.StringType, required=True),
     th.Property("name", th.StringType),
     th.Property("kind", th.StringType),
@@ -166,8 +167,8 @@ FLAG = th.PropertiesList(
     th.Property(
         "environments",
         th.ObjectType(additional_properties=FLAG_ENVIRONMENT),
-        description="Environment key -> the flag's state there: on, archived, lastModified, "
-        "version.",
+        description="The environment's key -> the flag's state there: on, archived, "
+        "lastModified, version.",
     ),
 )
 

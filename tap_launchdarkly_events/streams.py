@@ -116,23 +116,37 @@ class EnvironmentsStream(ProjectChildStream):
         return {"projectKey": context["projectKey"], "environmentKey": record["key"]}
 
 
-class FlagsStream(ProjectChildStream):
-    """Every flag of each project with its state in every environment (``on``, ``archived``,
-    ``lastModified``, ``version``); full table.
+class FlagsStream(FullTableStream, LaunchDarklyListStream):
+    """Every flag of each environment read, with its state there (``on``, ``archived``,
+    ``lastModified``, ``version``); full table, one row per (project, environment, flag).
 
-    The summary listing: each environment's targets and rules are left out (they can be large),
-    everything the flag events refer to stays (docs/api/launchdarkly.md §10).
+    Since API version 20240415 the listing carries a flag's ``environments`` only when it is
+    filtered by one (``filter=filterEnv:<key>``), so it is read per environment. The summary
+    listing: targets and rules are left out (they can be large), everything the flag events
+    refer to stays (docs/api/launchdarkly.md §10).
     """
 
     name = "flags"
     path = "/api/v2/flags/{projectKey}"
-    primary_keys = ("projectKey", "key")
+    primary_keys = ("projectKey", "environmentKey", "key")
     schema = schemas.FLAG.to_dict()
+    parent_stream_type = EnvironmentsStream
+    state_partitioning_keys: ClassVar[list[str]] = []
 
     @override
     def get_url_params(self, context: Any, next_page_token: Any) -> dict[str, Any]:
-        """Archived flags too (``filter=state:...`` is not needed: summary lists all states)."""
-        return super().get_url_params(context, next_page_token) | {"summary": "true"}
+        """The summary, filtered by the environment: its state is then in ``environments``."""
+        return super().get_url_params(context, next_page_token) | {
+            "summary": "true",
+            "filter": f"filterEnv:{context['environmentKey']}",
+        }
+
+    @override
+    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
+        """The project and environment: a flag's state is per environment."""
+        assert context is not None
+        row["projectKey"], row["environmentKey"] = context["projectKey"], context["environmentKey"]
+        return super().post_process(row, context)
 
 
 class MetricsStream(ProjectChildStream):

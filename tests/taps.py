@@ -90,7 +90,7 @@ LAUNCHDARKLY = TapSetup(
     keys={
         "projects": ("key",),
         "environments": ("projectKey", "key"),
-        "flags": ("projectKey", "key"),
+        "flags": ("projectKey", "environmentKey", "key"),
         "segments": ("projectKey", "environmentKey", "key"),
         "metrics": ("projectKey", "key"),
         "members": ("_id",),

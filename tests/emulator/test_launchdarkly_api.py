@@ -20,6 +20,7 @@ from api_emulator.launchdarkly import (
     LaunchDarklyApp,
     LaunchDarklyDataset,
 )
+from tests.official import run_python
 
 NOW = datetime(2026, 11, 20, 10, 37, 12, tzinfo=timezone.utc)
 HEADERS = {"Authorization": DEFAULT_TOKEN, "LD-API-Version": "beta"}
@@ -230,3 +231,58 @@ def test_options_are_set_over_http(server):
         "route_limit": None,
     }
     assert get(server).status_code == 403
+
+
+OFFICIAL_CHECK = """
+import json, sys
+import launchdarkly_api as ld
+
+given = json.load(sys.stdin)
+configuration = ld.Configuration(host=given["url"])
+configuration.api_key["ApiKey"] = given["token"]
+client = ld.ApiClient(configuration)
+beta = ld.ApiClient(configuration)
+beta.default_headers["LD-API-Version"] = "beta"  # the client pins 20240415 on every call
+answers = {
+    "projects": ld.ProjectsApi(client).get_projects(limit=100),
+    "project": ld.ProjectsApi(client).get_project("mobile"),
+    "environments": ld.EnvironmentsApi(client).get_environments_by_project("default", limit=100),
+    "flags": ld.FeatureFlagsApi(client).get_feature_flags(
+        "default", summary=True, limit=100, filter="filterEnv:staging"
+    ),
+    "segments": ld.SegmentsApi(client).get_segments("default", "production", limit=50),
+    "metrics": ld.MetricsApi(client).get_metrics("mobile", limit=50),
+    "members": ld.AccountMembersApi(client).get_members(limit=100),
+    "teams": ld.TeamsApi(client).get_teams(limit=100),
+    "audit_log": ld.AuditLogApi(client).get_audit_log_entries(limit=20),
+    "flag_events": ld.InsightsFlagEventsBetaApi(beta).get_flag_events(
+        "default", "production", limit=100
+    ),
+}
+counts = {name: len(answer.items) for name, answer in answers.items() if name != "project"}
+flag = answers["flags"].items[0]
+counts["flag_environments"] = sorted(flag.environments)
+counts["project"] = answers["project"].key
+print(json.dumps(counts))
+"""
+
+
+def test_the_official_client_reads_every_route(server):
+    counts = run_python(
+        "launchdarkly-api", OFFICIAL_CHECK, {"url": server.url, "token": DEFAULT_TOKEN}
+    )
+    account = server.app.account
+    assert counts == {
+        "projects": 2,
+        "project": "mobile",
+        "environments": 3,
+        "flags": len(account.flags["default"]),
+        "flag_environments": ["staging"],
+        "segments": len(account.segments["default", "production"]),
+        "metrics": len(account.metrics["mobile"]),
+        "members": len(account.members),
+        "teams": len(account.teams),
+        "audit_log": 20,
+        "flag_events": counts["flag_events"],
+    }
+    assert counts["flag_events"] > 0

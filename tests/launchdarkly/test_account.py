@@ -50,7 +50,12 @@ def test_every_stream_reads_exactly_what_the_account_holds(emulator, everything)
     expected = {
         "projects": {(key,) for key in account.projects},
         "environments": {(p, e["key"]) for p, envs in account.environments.items() for e in envs},
-        "flags": {(p, f["key"]) for p, flags in account.flags.items() for f in flags},
+        "flags": {
+            (p, e, f["key"])
+            for p, flags in account.flags.items()
+            for f in flags
+            for e in account.projects[p].environments
+        },
         "segments": {(p, e, s["key"]) for (p, e), segs in account.segments.items() for s in segs},
         "metrics": {(p, m["key"]) for p, metrics in account.metrics.items() for m in metrics},
         "members": {(m["_id"],) for m in account.members},
@@ -101,9 +106,10 @@ def test_rows_gone_from_the_account_are_marked_deleted(emulator, everything):
     gone_segment = account.segments["default", "staging"].pop()
     second = run_tap(TapLaunchDarklyEvents, everything, state=first.state)
     assert second.error is None
-    assert [(r["projectKey"], r["key"]) for r in tombstones(second, "flags")] == [
+    assert {(r["projectKey"], r["key"]) for r in tombstones(second, "flags")} == {
         ("mobile", gone_flag["key"])
-    ]
+    }
+    assert len(tombstones(second, "flags")) == 2  # in each of the project's environments
     assert [r["_id"] for r in tombstones(second, "members")] == [gone_member["_id"]]
     assert [(r["environmentKey"], r["key"]) for r in tombstones(second, "segments")] == [
         ("staging", gone_segment["key"])
