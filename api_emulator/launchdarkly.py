@@ -109,6 +109,7 @@ class LaunchDarklyApp(VendorApp):
         "api_version": str,
         "engineering_insights": bool,
         "route_limit": int | None,
+        "route_window_seconds": float,
     }
 
     def __init__(
@@ -127,7 +128,8 @@ class LaunchDarklyApp(VendorApp):
         self.api_version = "beta"
         self.engineering_insights = True  # False: the plan or instance does not offer it
         self.route_limit: int | None = None  # requests per route per window; None: unlimited
-        self._route_budgets: dict[str, RateBudget] = {}
+        self.route_window_seconds = self.rate_window_seconds  # tests shorten it
+        self._route_budgets: dict[tuple[str, int, float], RateBudget] = {}
         self._answering = threading.local()  # the route budget of the request being answered
         self.add_route("GET", PATH, self.flag_events)
         self.add_route("GET", AUDIT_PATH, self.audit_log)
@@ -177,9 +179,8 @@ class LaunchDarklyApp(VendorApp):
         template = self._template(request.path)
         if template is not None and self.route_limit is not None:
             limit = self.route_limit // 2 if template in TIGHT_ROUTES else self.route_limit
-            budget = self._route_budgets.setdefault(
-                template, RateBudget(max(1, limit), self.rate_window_seconds)
-            )
+            key = (template, max(1, limit), self.route_window_seconds)
+            budget = self._route_budgets.setdefault(key, RateBudget(key[1], key[2]))
             self._answering.route = status = budget.consume()
             if status.limited:
                 return self.rate_limited(status, None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlparse
 
@@ -12,14 +13,21 @@ from typing_extensions import override
 
 from tap_common.pagination import UniqueCursorPaginator
 from tap_common.payload import json_payload
-from tap_common.ratelimit import RateLimitPolicy, ResetFormat
+from tap_common.ratelimit import RateLimitPolicy, ResetFormat, Throttle
 from tap_common.stream import VendorStream
 
-# Route and account budgets per ten seconds; the reset is epoch milliseconds and is sometimes
-# already past (then the stream backs off exponentially); an IP limit sends Retry-After
-# (docs/api/launchdarkly.md §7).
+# The account's budget per ten seconds, shared by every route: the run's throttle. The reset is
+# epoch milliseconds and is sometimes already past (then the stream backs off exponentially); an
+# IP limit sends Retry-After (docs/api/launchdarkly.md §7).
 LAUNCHDARKLY_RATE_LIMITS = RateLimitPolicy(
-    remaining_headers=("X-Ratelimit-Route-Remaining", "X-Ratelimit-Global-Remaining"),
+    remaining_headers=("X-Ratelimit-Global-Remaining",),
+    reset_header="X-Ratelimit-Reset",
+    reset_format=ResetFormat.EPOCH_MS,
+)
+# A route's own budget (tighter on some: the audit log, members): each stream reads one route
+# and steers by its own throttle, so a route spent by one stream never surprises another.
+ROUTE_RATE_LIMITS = RateLimitPolicy(
+    remaining_headers=("X-Ratelimit-Route-Remaining",),
     reset_header="X-Ratelimit-Reset",
     reset_format=ResetFormat.EPOCH_MS,
 )
@@ -59,6 +67,21 @@ class LaunchDarklyStream(VendorStream[Any]):
         "not served on the EU instance or in federal environments)"
     )
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._route_throttle = Throttle(ROUTE_RATE_LIMITS)
+
+    @override
+    def request_decorator(self, func: Callable) -> Callable:
+        """Every try waits for the route's budget too (the run's throttle waits for the
+        account's)."""
+
+        def steered(*args: Any, **kwargs: Any) -> requests.Response:
+            self._route_throttle.wait()
+            return func(*args, **kwargs)
+
+        return super().request_decorator(steered)
+
     @property
     @override
     def http_headers(self) -> dict[str, str]:
@@ -73,6 +96,7 @@ class LaunchDarklyStream(VendorStream[Any]):
     @override
     def validate_response(self, response: requests.Response) -> None:
         """A refused API version is not a credential problem: say what it is."""
+        self._route_throttle.observe(response.headers)
         if response.status_code == 403 and "LD-API-Version" in response.text:
             msg = self.runtime.redact(
                 f"LaunchDarkly refused the API version for {self._endpoint(response)}: "

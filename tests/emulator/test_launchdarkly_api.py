@@ -229,6 +229,7 @@ def test_options_are_set_over_http(server):
         "stale_reset": False,
         "engineering_insights": True,
         "route_limit": None,
+        "route_window_seconds": 10.0,
     }
     assert get(server).status_code == 403
 
