@@ -63,8 +63,8 @@ class LaunchDarklyStream(VendorStream[Any]):
     api_version: ClassVar[str] = "beta"
     credential_hint = (
         "the `api_token` setting: a LaunchDarkly access token (personal or service) with read "
-        "access to the project, and `api_url` (https://app.launchdarkly.com: flag events are "
-        "not served on the EU instance or in federal environments)"
+        "access, and `api_url` (the instance the token belongs to: https://app.launchdarkly.com, "
+        "https://app.eu.launchdarkly.com or https://app.launchdarkly.us)"
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -48,9 +48,9 @@ class TapLaunchDarklyEvents(VendorTap):
             th.URIType,
             default="https://app.launchdarkly.com",
             title="API URL",
-            description="https://app.launchdarkly.com. LaunchDarkly serves flag events "
-            "(engineering insights, on select plans) there only: not on its EU instance or in "
-            "federal environments.",
+            description="https://app.launchdarkly.com, https://app.eu.launchdarkly.com or "
+            "https://app.launchdarkly.us. Flag events (engineering insights, on select plans) "
+            "are served on the first only; elsewhere the tap skips them with a warning.",
         ),
         th.Property(
             "project_key",
