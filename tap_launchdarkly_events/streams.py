@@ -29,8 +29,8 @@ from tap_launchdarkly_events.client import (
 CATCH_UP = timedelta(minutes=1)
 # Events per window unless `window_max_events` says otherwise: 100 pages of the largest size.
 DEFAULT_WINDOW_EVENTS = 10_000
-# Audit-log windows, one day unless `audit_log_window_hours` says otherwise.
-DEFAULT_AUDIT_WINDOW_HOURS = 24
+# Audit-log windows, a week unless `audit_log_window_hours` says otherwise: a crash re-reads one.
+DEFAULT_AUDIT_WINDOW_HOURS = 168
 # What the audit log answers per page at most (the official client: "between 1 and 20").
 AUDIT_LOG_PAGE_SIZE = 20
 

@@ -147,7 +147,7 @@ def test_audit_entries_sharing_a_millisecond_across_a_page_boundary_come_once(em
     boundary = page[-1]["date"]  # the oldest entry of the window's first page
     for n in range(3):
         account.add_audit_entry(boundary, "member", f"m{n}@acme.example", "Invited")
-    result = run_tap(TapLaunchDarklyEvents, everything)
+    result = run_tap(TapLaunchDarklyEvents, everything | {"audit_log_window_hours": 24})
     assert result.error is None
     found = result.keys("audit_log", "_id")
     assert duplicates(found) == []
