@@ -136,6 +136,8 @@ class LaunchDarklyApp(VendorApp):
         self.add_route("GET", "/api/v2/projects/{projectKey}", self.project)
         for template in LISTINGS:
             self.add_route("GET", template, self._listing_route(template))
+        self.add_admin_route("DELETE", "flags/{projectKey}/{key}", self.delete_flag)
+        self.add_admin_route("DELETE", "members/{id}", self.delete_member)
 
     def register_token(self, token: str, access: str = "full") -> str:
         """Accept one more token ("full" or "forbidden"); returns it."""
@@ -239,6 +241,24 @@ class LaunchDarklyApp(VendorApp):
             query["before"] = str(items[-1]["date"])
             links["next"] = {"href": f"{AUDIT_PATH}?{urlencode(query)}", "type": "application/json"}
         return Response(200, {"items": items, "_links": links})
+
+    def delete_flag(self, request: Request) -> Response:
+        """``DELETE /_emulator/launchdarkly/flags/{projectKey}/{key}``: gone from the listing."""
+        flags = self.account.flags.get(request.params["projectKey"], [])
+        kept = [flag for flag in flags if flag["key"] != request.params["key"]]
+        if len(kept) == len(flags):
+            raise VendorError(404, {"code": "not_found", "message": "Unknown flag"})
+        flags[:] = kept
+        return Response(204)
+
+    def delete_member(self, request: Request) -> Response:
+        """``DELETE /_emulator/launchdarkly/members/{id}``."""
+        members = self.account.members
+        kept = [member for member in members if member["_id"] != request.params["id"]]
+        if len(kept) == len(members):
+            raise VendorError(404, {"code": "not_found", "message": "Unknown member"})
+        members[:] = kept
+        return Response(204)
 
     def project(self, request: Request) -> Response:
         """``GET /api/v2/projects/{projectKey}``."""

@@ -287,3 +287,57 @@ def test_the_official_client_reads_every_route(server):
         "flag_events": counts["flag_events"],
     }
     assert counts["flag_events"] > 0
+
+
+def listing(server: EmulatorServer, path: str, **params) -> requests.Response:
+    headers = {"Authorization": DEFAULT_TOKEN}
+    return requests.get(server.url + path, params=params, headers=headers, timeout=5)
+
+
+def test_listings_page_by_offset_and_refuse_a_limit_above_their_maximum(server):
+    first = listing(server, "/api/v2/members", limit=2).json()
+    assert len(first["items"]) == 2
+    assert first["totalCount"] == len(server.app.account.members)
+    assert parse_qs(urlsplit(first["_links"]["next"]["href"]).query)["offset"] == ["2"]
+    last = listing(server, "/api/v2/members", limit=2, offset=4).json()
+    assert "next" not in last["_links"]
+    refused = listing(server, "/api/v2/metrics/default", limit=51)
+    assert refused.status_code == 400
+    assert refused.json()["errors"] == [
+        {"attribute": "limit", "reason": "must be between 1 and 50"}
+    ]
+    assert listing(server, "/api/v2/projects/nope/environments").status_code == 404
+
+
+def test_flags_carry_their_environments_only_when_filtered_by_one(server):
+    plain = listing(server, "/api/v2/flags/default").json()["items"]
+    assert all("environments" not in flag for flag in plain)
+    filtered = listing(server, "/api/v2/flags/default", filter="filterEnv:test").json()["items"]
+    assert {tuple(flag["environments"]) for flag in filtered} == {("test",)}
+
+
+def test_the_audit_log_lists_newest_first_strictly_between_after_and_before(server):
+    entries = listing(server, "/api/v2/auditlog", limit=20).json()["items"]
+    before, after = entries[2]["date"], entries[12]["date"]
+    inside = listing(server, "/api/v2/auditlog", limit=20, before=before, after=after).json()
+    dates = [entry["date"] for entry in inside["items"]]
+    assert dates == sorted(dates, reverse=True)
+    assert all(after < date < before for date in dates)
+    assert listing(server, "/api/v2/auditlog", limit=21).status_code == 400
+
+
+def test_a_route_budget_runs_out_on_its_own_route_only(server):
+    server.app.set_options({"route_limit": 4})
+    statuses = [listing(server, "/api/v2/members").status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]  # members get half the budget
+    teams = listing(server, "/api/v2/teams")
+    assert teams.status_code == 200
+    assert teams.headers["X-Ratelimit-Route-Remaining"] == "3"
+
+
+def test_a_flag_removed_at_the_vendor_leaves_the_listing(server):
+    key = server.app.account.flags["mobile"][0]["key"]
+    removed = requests.delete(f"{server.url}/_emulator/launchdarkly/flags/mobile/{key}", timeout=5)
+    assert removed.status_code == 204
+    keys = [flag["key"] for flag in listing(server, "/api/v2/flags/mobile").json()["items"]]
+    assert key not in keys
