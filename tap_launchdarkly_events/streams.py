@@ -116,7 +116,21 @@ class EnvironmentsStream(ProjectChildStream):
         return {"projectKey": context["projectKey"], "environmentKey": record["key"]}
 
 
-class FlagsStream(FullTableStream, LaunchDarklyListStream):
+class EnvironmentChildStream(FullTableStream, LaunchDarklyListStream):
+    """A listing per environment, stamped with its project's and environment's keys."""
+
+    parent_stream_type = EnvironmentsStream
+    state_partitioning_keys: ClassVar[list[str]] = []
+
+    @override
+    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
+        """The project and environment: the record's key is unique only within them."""
+        assert context is not None
+        row["projectKey"], row["environmentKey"] = context["projectKey"], context["environmentKey"]
+        return super().post_process(row, context)
+
+
+class FlagsStream(EnvironmentChildStream):
     """Every flag of each environment read, with its state there (``on``, ``archived``,
     ``lastModified``, ``version``); full table, one row per (project, environment, flag).
 
@@ -130,8 +144,6 @@ class FlagsStream(FullTableStream, LaunchDarklyListStream):
     path = "/api/v2/flags/{projectKey}"
     primary_keys = ("projectKey", "environmentKey", "key")
     schema = schemas.FLAG.to_dict()
-    parent_stream_type = EnvironmentsStream
-    state_partitioning_keys: ClassVar[list[str]] = []
 
     @override
     def get_url_params(self, context: Any, next_page_token: Any) -> dict[str, Any]:
@@ -140,13 +152,6 @@ class FlagsStream(FullTableStream, LaunchDarklyListStream):
             "summary": "true",
             "filter": f"filterEnv:{context['environmentKey']}",
         }
-
-    @override
-    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
-        """The project and environment: a flag's state is per environment."""
-        assert context is not None
-        row["projectKey"], row["environmentKey"] = context["projectKey"], context["environmentKey"]
-        return super().post_process(row, context)
 
 
 class MetricsStream(ProjectChildStream):
@@ -159,23 +164,14 @@ class MetricsStream(ProjectChildStream):
     page_size = 50  # the official client: "Maximum limit is 50"
 
 
-class SegmentsStream(FullTableStream, LaunchDarklyListStream):
+class SegmentsStream(EnvironmentChildStream):
     """Every segment of each environment; full table."""
 
     name = "segments"
     path = "/api/v2/segments/{projectKey}/{environmentKey}"
     primary_keys = ("projectKey", "environmentKey", "key")
     schema = schemas.SEGMENT.to_dict()
-    parent_stream_type = EnvironmentsStream
     page_size = 50  # UNVERIFIED (docs/api/launchdarkly.md §10)
-    state_partitioning_keys: ClassVar[list[str]] = []
-
-    @override
-    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
-        """The project and environment: a segment's key is unique only within them."""
-        assert context is not None
-        row["projectKey"], row["environmentKey"] = context["projectKey"], context["environmentKey"]
-        return super().post_process(row, context)
 
 
 class MembersStream(FullTableStream, LaunchDarklyListStream):
@@ -310,8 +306,8 @@ class FlagEventsStream(GatedStream, WindowedStream[Any], LaunchDarklyStream):
     replication_key = "eventDateTime"
     records_jsonpath = "$.items[*]"
     schema = schemas.FLAG_EVENT.to_dict()
+    # One bookmark per (project, environment): the context each environment gives its children.
     parent_stream_type = EnvironmentsStream
-    # The bookmark is per (project, environment); which one reads global events is not state.
     _sizer: CountSizedWindows  # the planner of the partition being read
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
