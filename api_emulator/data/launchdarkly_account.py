@@ -12,6 +12,7 @@ top. Environments carry an SDK key and a mobile key, credentials to LaunchDarkly
 from __future__ import annotations
 
 import bisect
+import fnmatch
 import heapq
 import random
 from dataclasses import dataclass, field
@@ -143,8 +144,15 @@ class LaunchDarklyAccount:
             for name in ("apiKey", "mobileKey")
         }
 
-    def audit_page(self, after_ms: int, before_ms: int, limit: int) -> list[dict[str, Any]]:
-        """Up to ``limit`` entries with ``after_ms < date < before_ms``, newest first."""
+    def audit_page(
+        self, after_ms: int, before_ms: int, limit: int, spec: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Up to ``limit`` entries with ``after_ms < date < before_ms``, newest first; with a
+        resource specifier, only entries with a resource it matches (as a glob: UNVERIFIED)."""
+        if spec:
+            everything = self.audit_page(after_ms, before_ms, 10**9)
+            matching = [e for e in everything if _touches(e, spec)]
+            return matching[:limit]
         newest: list[tuple[int, str, Any]] = []
         for project in self.projects.values():
             low, high = span(project.events, after_ms + 1, before_ms - 1)
@@ -211,6 +219,10 @@ class LaunchDarklyAccount:
         body["_accountId"] = self.id
         body["_links"] = _link(f"/api/v2/auditlog/{body['_id']}")
         return body
+
+
+def _touches(entry: dict[str, Any], spec: str) -> bool:
+    return any(fnmatch.fnmatchcase(access["resource"], spec) for access in entry["accesses"])
 
 
 def _environment(

@@ -156,6 +156,19 @@ def test_audit_entries_sharing_a_millisecond_across_a_page_boundary_come_once(em
     assert [str(boundary + 1)] in asked  # the next page began inside that millisecond
 
 
+def test_audit_log_spec_reads_only_the_entries_of_matching_resources(emulator, everything):
+    spec = "proj/mobile:env/*:flag/*"
+    result = run_tap(TapLaunchDarklyEvents, everything | {"audit_log_spec": spec})
+    assert result.error is None
+    mobile = {
+        e.public["auditLogEntryId"]
+        for e in emulator.app.account.projects["mobile"].between(millis(START), millis(NOW) - 1)
+        if not e.is_global and millis(NOW - CATCH_UP) > e.public["eventTime"]
+    }
+    assert mobile
+    assert {r["_id"] for r in result.records("audit_log")} == mobile
+
+
 def test_an_audit_log_crash_costs_at_most_one_window(emulator, everything):
     config = everything | {"audit_log_window_hours": 12, "max_retries": 1, "lookback_minutes": 0}
     full = {r["_id"] for r in run_tap(TapLaunchDarklyEvents, config).records("audit_log")}
