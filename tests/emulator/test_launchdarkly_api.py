@@ -341,3 +341,18 @@ def test_a_flag_removed_at_the_vendor_leaves_the_listing(server):
     assert removed.status_code == 204
     keys = [flag["key"] for flag in listing(server, "/api/v2/flags/mobile").json()["items"]]
     assert key not in keys
+
+
+def test_every_flag_event_names_a_flag_environment_member_and_audit_entry_that_exist(server):
+    account = server.app.account
+    audit = {e["_id"] for e in account.audit_page(-1, millis(NOW) + 1, 10**9)}
+    members = {member["_id"] for member in account.members}
+    for key, project in account.projects.items():
+        flags = {flag["key"] for flag in account.flags[key]}
+        environments = {env["key"] for env in account.environments[key]}
+        for event in project.events:
+            shown = event.public
+            assert shown["flagKey"] in flags
+            assert shown.get("environmentKey", next(iter(environments))) in environments
+            assert shown.get("member", {"id": next(iter(members))})["id"] in members
+            assert shown["auditLogEntryId"] in audit or shown["eventTime"] > millis(NOW)
