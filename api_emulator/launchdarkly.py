@@ -1,4 +1,6 @@
-"""LaunchDarkly REST API: list flag events (engineering insights, beta), per launchdarkly.md.
+"""LaunchDarkly REST API: flag events (engineering insights, beta), the audit log, and the
+projects, environments, flags, segments, metrics, members and teams they refer to
+(docs/api/launchdarkly.md; the account's data in api_emulator/data/launchdarkly_account.py).
 
 Conventions the vendor does not document, chosen here and kept consistent
 (docs/api/launchdarkly.md §5):
@@ -8,18 +10,34 @@ Conventions the vendor does not document, chosen here and kept consistent
   that precede it; ``_links.next.href`` repeats every query parameter plus ``after``; the last
   page has no ``next``;
 - ``from`` and ``to`` are both inclusive; ``totalCount`` counts every match in ``[from, to]``.
+
+The other listings page by ``limit``/``offset`` with ``_links.next`` (§10); the audit log lists
+newest first, ``after < date < before`` (both exclusive, as the official client documents them),
+its next link's ``before`` the oldest date of the page. Each route has its own budget per ten
+seconds (``route_limit``; the audit log and members half of it) besides the global one.
 """
 
 from __future__ import annotations
 
+import re
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
-from api_emulator.core import BudgetStatus, Request, Response, VendorApp, VendorError
+from api_emulator.core import (
+    BudgetStatus,
+    RateBudget,
+    Request,
+    Response,
+    VendorApp,
+    VendorError,
+)
 from api_emulator.data.launchdarkly import FlagEvent, LaunchDarklyDataset, position, span
+from api_emulator.data.launchdarkly_account import LaunchDarklyAccount
 
 __all__ = ["DEFAULT_TOKEN", "NO_ACCESS_TOKEN", "LaunchDarklyApp", "LaunchDarklyDataset"]
 
@@ -40,6 +58,32 @@ DEFAULT_LIMIT, MAX_LIMIT = 20, 100
 FILTERS = ("query", "applicationKey", "impactSize", "hasExperiments")
 # A cursor prefixed with this names the same position (the empty_page fault's next link).
 ALIAS = "~"
+# The offset-paged listings: path -> (the account's records for the path's parameters, the
+# `limit` maximum). The maxima are UNVERIFIED but metrics' (the official client says 50).
+LISTINGS: dict[str, tuple[Callable[[LaunchDarklyAccount, dict[str, str]], list[Any]], int]] = {
+    "/api/v2/projects": (lambda a, p: a.project_records(), 100),
+    "/api/v2/projects/{projectKey}/environments": (
+        lambda a, p: a.environments[p["projectKey"]],
+        100,
+    ),
+    "/api/v2/flags/{projectKey}": (lambda a, p: a.flags[p["projectKey"]], 100),  # see _flags
+    "/api/v2/segments/{projectKey}/{environmentKey}": (
+        lambda a, p: a.segments[p["projectKey"], p["environmentKey"]],
+        50,
+    ),
+    "/api/v2/metrics/{projectKey}": (lambda a, p: a.metrics[p["projectKey"]], 50),
+    "/api/v2/members": (lambda a, p: a.members, 100),
+    "/api/v2/teams": (lambda a, p: a.teams, 100),
+}
+AUDIT_PATH = "/api/v2/auditlog"
+AUDIT_DEFAULT_LIMIT, AUDIT_MAX_LIMIT = 10, 20  # the official client: "between 1 and 20"
+# Routes whose budget is half the others' (LaunchDarkly limits them harder: §7).
+TIGHT_ROUTES = (AUDIT_PATH, "/api/v2/members")
+# What a flag-events call answers where engineering insights is not offered (UNVERIFIED, §6).
+INSIGHTS_UNAVAILABLE = {
+    "code": "forbidden",
+    "message": "Engineering insights is not available for this account.",
+}
 
 
 def _validation(*errors: tuple[str, str]) -> VendorError:
@@ -63,17 +107,37 @@ class LaunchDarklyApp(VendorApp):
         "newest_first": bool,
         "stale_reset": bool,
         "api_version": str,
+        "engineering_insights": bool,
+        "route_limit": int | None,
+        "route_window_seconds": float,
     }
 
-    def __init__(self, dataset: LaunchDarklyDataset, tokens: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        dataset: LaunchDarklyDataset,
+        tokens: dict[str, str] | None = None,
+        account: LaunchDarklyAccount | None = None,
+    ) -> None:
         super().__init__()
-        self.dataset = dataset
+        self.dataset = dataset  # the first project's
+        self.account = account or LaunchDarklyAccount.around(dataset)
         self.tokens = tokens or {DEFAULT_TOKEN: "full", NO_ACCESS_TOKEN: "forbidden"}
         self.newest_first = True
         self.stale_reset = False  # LaunchDarkly sometimes sends a reset already in the past
         # The LD-API-Version the route accepts; tests change it to model the route leaving beta.
         self.api_version = "beta"
+        self.engineering_insights = True  # False: the plan or instance does not offer it
+        self.route_limit: int | None = None  # requests per route per window; None: unlimited
+        self.route_window_seconds = self.rate_window_seconds  # tests shorten it
+        self._route_budgets: dict[tuple[str, int, float], RateBudget] = {}
+        self._answering = threading.local()  # the route budget of the request being answered
         self.add_route("GET", PATH, self.flag_events)
+        self.add_route("GET", AUDIT_PATH, self.audit_log)
+        self.add_route("GET", "/api/v2/projects/{projectKey}", self.project)
+        for template in LISTINGS:
+            self.add_route("GET", template, self._listing_route(template))
+        self.add_admin_route("DELETE", "flags/{projectKey}/{key}", self.delete_flag)
+        self.add_admin_route("DELETE", "members/{id}", self.delete_member)
 
     def register_token(self, token: str, access: str = "full") -> str:
         """Accept one more token ("full" or "forbidden"); returns it."""
@@ -99,21 +163,41 @@ class LaunchDarklyApp(VendorApp):
         return Response(429, body, headers)
 
     def rate_limit_headers(self, budget: BudgetStatus) -> dict[str, str]:
-        """Route and global budgets left in the ten-second window, and its reset in epoch ms.
-
-        The emulator serves one route, so both budgets hold the same count.
-        """
+        """Route and global budgets left in the ten-second window, and the reset in epoch ms
+        of the budget that runs out first."""
+        route: BudgetStatus = getattr(self._answering, "route", None) or budget
+        first = route if route.remaining < budget.remaining else budget
         # A stale reset names the moment the previous window ended: already past.
-        reset = time.time() - 1.0 if self.stale_reset else budget.reset_wall_time
+        reset = time.time() - 1.0 if self.stale_reset else first.reset_wall_time
         return {
-            "X-Ratelimit-Route-Remaining": str(budget.remaining),
+            "X-Ratelimit-Route-Remaining": str(route.remaining),
             "X-Ratelimit-Global-Remaining": str(budget.remaining),
             "X-Ratelimit-Reset": str(int(reset * 1000)),
         }
 
+    def dispatch(self, request: Request) -> Response:
+        """The route's own budget first (its 429 carries the headers), then the answer."""
+        self._answering.route = None
+        template = self._template(request.path)
+        if template is not None and self.route_limit is not None:
+            limit = self.route_limit // 2 if template in TIGHT_ROUTES else self.route_limit
+            key = (template, max(1, limit), self.route_window_seconds)
+            budget = self._route_budgets.setdefault(key, RateBudget(key[1], key[2]))
+            self._answering.route = status = budget.consume()
+            if status.limited:
+                return self.rate_limited(status, None)
+        return super().dispatch(request)
+
+    def _template(self, path: str) -> str | None:
+        for template in (PATH, AUDIT_PATH, *LISTINGS, "/api/v2/projects/{projectKey}"):
+            pattern = template.replace("{projectKey}", "[^/]+").replace("{environmentKey}", "[^/]+")
+            if re.fullmatch(pattern + "/?", path):
+                return template
+        return None
+
     def emptied(self, body: Any, request: Request) -> Any:
         """``items`` emptied; the next link's ``after`` an alias of this page's own position."""
-        if isinstance(body, dict) and "items" in body:
+        if request.path == PATH and isinstance(body, dict):
             body["items"] = []
             query = {k: v for k, v in _flat(request.query).items() if k not in ("after", "before")}
             query["after"] = ALIAS + (request.arg("after") or "")
@@ -124,17 +208,104 @@ class LaunchDarklyApp(VendorApp):
         return body
 
     def secrets(self) -> set[str]:
-        """The credentials accepted or issued."""
-        return set(self.tokens)
+        """The credentials accepted or issued, and the SDK and mobile keys records carry."""
+        return set(self.tokens) | self.account.secrets()
 
     # -- the route -------------------------------------------------------------------------
 
     def flag_events(self, request: Request) -> Response:
         """``GET /api/v2/engineering-insights/flag-events``."""
-        self._authenticate(request)
+        self._authenticate(request, beta=True)
+        if not self.engineering_insights:
+            raise VendorError(403, INSIGHTS_UNAVAILABLE)
         return Response(200, self._collection(request))
 
-    def _authenticate(self, request: Request) -> None:
+    def audit_log(self, request: Request) -> Response:
+        """``GET /api/v2/auditlog``: newest first, ``after < date < before``."""
+        self._authenticate(request)
+        problems: list[tuple[str, str]] = []
+        now_ms = int(self.clock.now().timestamp() * 1000)
+        limit = _integer(request, "limit", AUDIT_DEFAULT_LIMIT, problems)
+        if not 1 <= limit <= AUDIT_MAX_LIMIT:
+            problems.append(("limit", f"must be between 1 and {AUDIT_MAX_LIMIT}"))
+        before = _integer(request, "before", now_ms + 1, problems)
+        after = _integer(request, "after", -1, problems)
+        if problems:
+            raise _validation(*problems)
+        spec = request.arg("spec")
+        items = self.account.audit_page(after, min(before, now_ms + 1), limit, spec)
+        query = _flat(request.query)
+        links = {"self": {"href": f"{AUDIT_PATH}?{urlencode(query)}", "type": "application/json"}}
+        if len(items) == limit:
+            query["before"] = str(items[-1]["date"])
+            links["next"] = {"href": f"{AUDIT_PATH}?{urlencode(query)}", "type": "application/json"}
+        return Response(200, {"items": items, "_links": links})
+
+    def delete_flag(self, request: Request) -> Response:
+        """``DELETE /_emulator/launchdarkly/flags/{projectKey}/{key}``: gone from the listing."""
+        flags = self.account.flags.get(request.params["projectKey"], [])
+        kept = [flag for flag in flags if flag["key"] != request.params["key"]]
+        if len(kept) == len(flags):
+            raise VendorError(404, {"code": "not_found", "message": "Unknown flag"})
+        flags[:] = kept
+        return Response(204)
+
+    def delete_member(self, request: Request) -> Response:
+        """``DELETE /_emulator/launchdarkly/members/{id}``."""
+        members = self.account.members
+        kept = [member for member in members if member["_id"] != request.params["id"]]
+        if len(kept) == len(members):
+            raise VendorError(404, {"code": "not_found", "message": "Unknown member"})
+        members[:] = kept
+        return Response(204)
+
+    def project(self, request: Request) -> Response:
+        """``GET /api/v2/projects/{projectKey}``."""
+        self._authenticate(request)
+        key = request.params["projectKey"]
+        found = [p for p in self.account.project_records() if p["key"] == key]
+        if not found:
+            raise VendorError(404, {"code": "not_found", "message": "Invalid resource identifier"})
+        return Response(200, found[0])
+
+    def _listing_route(self, template: str) -> Callable[[Request], Response]:
+        records, maximum = LISTINGS[template]
+
+        def listing(request: Request) -> Response:
+            self._authenticate(request)
+            problems: list[tuple[str, str]] = []
+            limit = _integer(request, "limit", 20, problems)
+            offset = _integer(request, "offset", 0, problems)
+            if not 1 <= limit <= maximum:
+                problems.append(("limit", f"must be between 1 and {maximum}"))
+            if offset < 0:
+                problems.append(("offset", "must be at least 0"))
+            if problems:
+                raise _validation(*problems)
+            try:
+                everything = records(self.account, request.params)
+            except KeyError:
+                unknown = {"code": "not_found", "message": "Invalid resource identifier"}
+                raise VendorError(404, unknown) from None
+            path = request.path.rstrip("/")
+            links = {"self": {"href": f"{path}?limit={limit}&offset={offset}",
+                              "type": "application/json"}}  # fmt: skip
+            if offset + limit < len(everything):
+                href = f"{path}?limit={limit}&offset={offset + limit}"
+                links["next"] = {"href": href, "type": "application/json"}
+            items = everything[offset : offset + limit]
+            if template == "/api/v2/flags/{projectKey}":
+                items = _flags(items, request.arg("filter"))
+            body = {
+                "items": items,
+                "totalCount": len(everything),
+                "_links": links,
+            }
+            return Response(200, body)
+
+        return listing
+
+    def _authenticate(self, request: Request, *, beta: bool = False) -> None:
         # The token verbatim, no scheme: "Bearer <token>" is just a wrong token.
         access = self.tokens.get(request.headers.get("Authorization") or "")
         if access is None:
@@ -151,7 +322,7 @@ class LaunchDarklyApp(VendorApp):
                     "message": "Too many values for parameter LD-API-Version",
                 },
             )
-        if versions != [self.api_version]:
+        if beta and versions != [self.api_version]:
             raise VendorError(403, {"message": BETA_MESSAGE})
 
     def _collection(self, request: Request) -> dict[str, Any]:
@@ -181,12 +352,12 @@ class LaunchDarklyApp(VendorApp):
         """The matches of ``args``: a slice of an environment index, filtered if need be."""
         # Indexed both ways: a sync of several environments reads the global events only once.
         with_global = args["global"] != "exclude"
-        events = self.dataset.in_environment(args["environmentKey"], with_global=with_global)
+        events = args["project"].in_environment(args["environmentKey"], with_global=with_global)
         low, high = span(events, args["from"], args["to"])
         if any(args[name] for name in FILTERS):
             matching = [e for e in events[low:high] if _matches(e, args)]
-            return _Listing(self.dataset, matching, 0, len(matching), self.newest_first)
-        return _Listing(self.dataset, events, low, high, self.newest_first)
+            return _Listing(args["project"], matching, 0, len(matching), self.newest_first)
+        return _Listing(args["project"], events, low, high, self.newest_first)
 
     def _validated(self, request: Request) -> dict[str, Any]:
         missing = [name for name in ("projectKey", "environmentKey") if not request.arg(name)]
@@ -208,11 +379,10 @@ class LaunchDarklyApp(VendorApp):
         args["to"] = _integer(request, "to", now_ms, problems)
         if problems:
             raise _validation(*problems)
-        if (
-            request.arg("projectKey") != self.dataset.project["key"]
-            or request.arg("environmentKey") not in self.dataset.environments
-        ):
+        project = self.account.projects.get(request.arg("projectKey") or "")
+        if project is None or request.arg("environmentKey") not in project.environments:
             raise VendorError(404, {"code": "not_found", "message": "Invalid resource identifier"})
+        args["project"] = project
         args["to"] = min(args["to"], now_ms)  # the future has no events yet
         args["now_ms"] = now_ms
         args["environmentKey"] = request.arg("environmentKey")
@@ -283,6 +453,19 @@ def _matches(event: FlagEvent, args: dict[str, Any]) -> bool:
     return wants_experiments is None or (event.experiments is not None) == (
         wants_experiments == "true"
     )
+
+
+def _flags(flags: list[dict[str, Any]], filters: str | None) -> list[dict[str, Any]]:
+    """Flags as version 20240415 lists them: ``environments`` only for ``filterEnv``'s one."""
+    wanted = [f.split(":", 1)[1] for f in (filters or "").split(",") if f.startswith("filterEnv:")]
+    shown = []
+    for flag in flags:
+        listed = {key: value for key, value in flag.items() if key != "environments"}
+        if wanted:
+            states = flag["environments"]
+            listed["environments"] = {env: states[env] for env in wanted if env in states}
+        shown.append(listed)
+    return shown
 
 
 def _integer(request: Request, name: str, default: int, problems: list[tuple[str, str]]) -> int:

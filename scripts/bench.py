@@ -108,7 +108,18 @@ def launchdarkly_minimum(tally: Counter) -> dict[str, int]:
     first = sorted(environments)[0]
     counts = {env: per_environment[env] for env in environments}
     counts[first] += per_environment.get(None, 0)  # global events ride with one environment
-    return {"flag_events": sum(pages(n, 100) for n in counts.values())}  # any from/to range
+    return {
+        "flag_events": sum(pages(n, 100) for n in counts.values()),  # any from/to range
+        "projects": 1,  # project_key: the one project
+        "environments": pages(count_of(tally, "environments"), 100),
+        # A flag's state is listed per environment (filterEnv), segments too: pages of each.
+        "flags": sum(pages(n, 100) for n in keys_of(tally, "flags").values()),
+        "segments": sum(pages(n, 50) for n in keys_of(tally, "segments").values()),
+        "metrics": pages(count_of(tally, "metrics"), 50),
+        "members": pages(count_of(tally, "members"), 100),
+        "teams": pages(count_of(tally, "teams"), 100),
+        "audit_log": pages(count_of(tally, "audit_log"), 20),  # whatever the windows
+    }
 
 
 def pm2_minimum(tally: Counter) -> dict[str, int]:
@@ -222,8 +233,18 @@ SCENARIOS = [
             "environment_keys": ["production", "staging", "test"],
             "start_date": (NOW - timedelta(days=30)).isoformat(),
         },
-        streams={"flag_events": r"flag-events$"},
-        items=lambda body: body["items"],
+        streams={
+            "flag_events": r"flag-events$",
+            "projects": r"^/api/v2/projects(/default)?$",
+            "environments": r"/environments$",
+            "flags": r"^/api/v2/flags/",
+            "segments": r"^/api/v2/segments/",
+            "metrics": r"^/api/v2/metrics/",
+            "members": r"^/api/v2/members$",
+            "teams": r"^/api/v2/teams$",
+            "audit_log": r"^/api/v2/auditlog$",
+        },
+        items=lambda body: body.get("items", [body]),  # the one project is no listing
         bare_auth=lambda e: {"Authorization": launchdarkly.DEFAULT_TOKEN, "LD-API-Version": "beta"},
         tally=lambda stream, record: record.get("environmentKey"),
         minimum=launchdarkly_minimum,

@@ -59,10 +59,18 @@ DEMO_TAPS = (
         settings={
             "api_url": "{url}",
             "api_token": "api-emulator-launchdarkly-token",
-            "project_key": "default",
-            "environment_keys": '["production", "staging", "test"]',
         },
-        tables={"flag_events": ("id",)},
+        tables={
+            "projects": ("key",),
+            "environments": ("projectKey", "key"),
+            "flags": ("projectKey", "environmentKey", "key"),
+            "segments": ("projectKey", "environmentKey", "key"),
+            "metrics": ("projectKey", "key"),
+            "members": ("_id",),
+            "teams": ("key",),
+            "audit_log": ("_id",),
+            "flag_events": ("id",),
+        },
     ),
     DemoTap(
         name="tap-pm2-events",

@@ -87,7 +87,17 @@ LAUNCHDARKLY = TapSetup(
         "project_key": "default",
     },
     credential="api_token",
-    keys={"flag_events": ("id",)},
+    keys={
+        "projects": ("key",),
+        "environments": ("projectKey", "key"),
+        "flags": ("projectKey", "environmentKey", "key"),
+        "segments": ("projectKey", "environmentKey", "key"),
+        "metrics": ("projectKey", "key"),
+        "members": ("_id",),
+        "teams": ("key",),
+        "audit_log": ("_id",),
+        "flag_events": ("id",),
+    },
 )
 LAUNCHDARKLY_START = LAUNCHDARKLY.now - timedelta(days=6)
 LAUNCHDARKLY_ENVIRONMENTS = ["production", "staging", "test"]

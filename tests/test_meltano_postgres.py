@@ -31,6 +31,8 @@ TYPED_COLUMNS = {
     "tap-launchdarkly-events": {
         ("flag_events", "eventDateTime"): TIMESTAMPTZ,
         ("flag_events", "impact"): "jsonb",
+        ("audit_log", "dateTime"): TIMESTAMPTZ,
+        ("flags", "environments"): "jsonb",
     },
     "tap-pm2-events": {
         ("events", "at"): TIMESTAMPTZ,
@@ -53,7 +55,10 @@ TYPED_COLUMNS = {
 
 # (table, timestamptz column, the same instant in epoch ms as the source sent it)
 SAME_INSTANT = {
-    "tap-launchdarkly-events": [("flag_events", "eventDateTime", "eventTime")],
+    "tap-launchdarkly-events": [
+        ("flag_events", "eventDateTime", "eventTime"),
+        ("audit_log", "dateTime", "date"),
+    ],
     "tap-pm2-events": [("events", "at", "at_epoch_ms")],
 }
 

@@ -9,6 +9,7 @@ forward sees new events arrive.
 from __future__ import annotations
 
 import bisect
+import hashlib
 import itertools
 import random
 from dataclasses import dataclass, field
@@ -47,7 +48,13 @@ MEMBERS = (
     ("Leo", "Costa"),
 )  # fmt: skip
 MEMBER_FIELDS = tuple(
-    {"email": f"{first.lower()}@acme.example", "firstName": first, "lastName": last}
+    {
+        # A member keeps one id: the audit log and the member listing name the same person.
+        "id": hashlib.sha256(first.encode()).hexdigest()[:24],
+        "email": f"{first.lower()}@acme.example",
+        "firstName": first,
+        "lastName": last,
+    }
     for first, last in MEMBERS
 )
 IMPACT_DELAY = timedelta(minutes=10)  # impact covers the ten minutes after the event
@@ -172,6 +179,8 @@ class LaunchDarklyDataset:
     project: dict[str, str]
     environments: dict[str, str]  # key -> id
     events: list[FlagEvent] = field(default_factory=list)
+    flag_keys: tuple[str, ...] = FLAGS
+    anchor: datetime | None = None  # the "now" the data was generated around
     _rng: random.Random = field(default_factory=random.Random, repr=False)
     # What a listing reads, kept up to date by add_event: (environment, with the global
     # events or not) -> those events, and id -> event (pagination cursors).
@@ -193,17 +202,26 @@ class LaunchDarklyDataset:
         days: int = 30,
         future_days: int = 3,
         environments: int = 3,
+        project_key: str = "default",
+        flag_keys: tuple[str, ...] = FLAGS,
     ) -> LaunchDarklyDataset:
         """``events`` events spread over ``days`` before ``anchor`` and ``future_days`` after,
         in ``environments`` environments: production, staging, test, then environment-4 on."""
         rng = random.Random(seed)
         anchor = anchor or datetime.now(timezone.utc)
-        project = {"id": _hex24(rng), "key": "default"}
+        project = {"id": _hex24(rng), "key": project_key}
         named = ("production", "staging", "test")
         keys = named[:environments] + tuple(
             f"environment-{number}" for number in range(len(named) + 1, environments + 1)
         )
-        dataset = cls(seed, project, {key: _hex24(rng) for key in keys}, _rng=rng)
+        dataset = cls(
+            seed,
+            project,
+            {key: _hex24(rng) for key in keys},
+            flag_keys=flag_keys,
+            anchor=anchor,
+            _rng=rng,
+        )
         first_ms = _millis(anchor - timedelta(days=days))
         span_ms = (days + future_days) * DAY_MS
         with collector_paused():
@@ -262,7 +280,7 @@ class LaunchDarklyDataset:
             "id": _uuid4(rng),
             "projectId": self.project["id"],
             "projectKey": self.project["key"],
-            "flagKey": rng.choice(FLAGS),
+            "flagKey": rng.choice(self.flag_keys),
             "eventType": event_type,
             "eventTime": at_ms,
             "description": DESCRIPTIONS[event_type],
@@ -273,7 +291,8 @@ class LaunchDarklyDataset:
             key = environment or rng.choice(tuple(self.environments))
             public["environmentKey"], public["environmentId"] = key, self.environments[key]
         if rng.random() < 0.9:  # a few changes come from integrations, not members
-            public["member"] = {"id": _hex24(rng), **rng.choice(MEMBER_FIELDS)}
+            rng.getrandbits(96)  # release 0.1.0 drew a member id here: seeded data stay the same
+            public["member"] = dict(rng.choice(MEMBER_FIELDS))
         applications = rng.choice(APPLICATION_SETS[rng.random() < 0.5])
         evaluations = (_count(rng), _count(rng), _count(rng), _count(rng))
         return FlagEvent(public, applications, evaluations, self._experiments(at_ms))

@@ -20,6 +20,7 @@ from api_emulator.launchdarkly import (
     LaunchDarklyApp,
     LaunchDarklyDataset,
 )
+from tests.official import run_python
 
 NOW = datetime(2026, 11, 20, 10, 37, 12, tzinfo=timezone.utc)
 HEADERS = {"Authorization": DEFAULT_TOKEN, "LD-API-Version": "beta"}
@@ -226,5 +227,132 @@ def test_options_are_set_over_http(server):
         "api_version": "20240415",
         "newest_first": False,
         "stale_reset": False,
+        "engineering_insights": True,
+        "route_limit": None,
+        "route_window_seconds": 10.0,
     }
     assert get(server).status_code == 403
+
+
+OFFICIAL_CHECK = """
+import json, sys
+import launchdarkly_api as ld
+
+given = json.load(sys.stdin)
+configuration = ld.Configuration(host=given["url"])
+configuration.api_key["ApiKey"] = given["token"]
+client = ld.ApiClient(configuration)
+beta = ld.ApiClient(configuration)
+beta.default_headers["LD-API-Version"] = "beta"  # the client pins 20240415 on every call
+answers = {
+    "projects": ld.ProjectsApi(client).get_projects(limit=100),
+    "project": ld.ProjectsApi(client).get_project("mobile"),
+    "environments": ld.EnvironmentsApi(client).get_environments_by_project("default", limit=100),
+    "flags": ld.FeatureFlagsApi(client).get_feature_flags(
+        "default", summary=True, limit=100, filter="filterEnv:staging"
+    ),
+    "segments": ld.SegmentsApi(client).get_segments("default", "production", limit=50),
+    "metrics": ld.MetricsApi(client).get_metrics("mobile", limit=50),
+    "members": ld.AccountMembersApi(client).get_members(limit=100),
+    "teams": ld.TeamsApi(client).get_teams(limit=100),
+    "audit_log": ld.AuditLogApi(client).get_audit_log_entries(limit=20),
+    "flag_events": ld.InsightsFlagEventsBetaApi(beta).get_flag_events(
+        "default", "production", limit=100
+    ),
+}
+counts = {name: len(answer.items) for name, answer in answers.items() if name != "project"}
+flag = answers["flags"].items[0]
+counts["flag_environments"] = sorted(flag.environments)
+counts["project"] = answers["project"].key
+print(json.dumps(counts))
+"""
+
+
+def test_the_official_client_reads_every_route(server):
+    counts = run_python(
+        "launchdarkly-api", OFFICIAL_CHECK, {"url": server.url, "token": DEFAULT_TOKEN}
+    )
+    account = server.app.account
+    assert counts == {
+        "projects": 2,
+        "project": "mobile",
+        "environments": 3,
+        "flags": len(account.flags["default"]),
+        "flag_environments": ["staging"],
+        "segments": len(account.segments["default", "production"]),
+        "metrics": len(account.metrics["mobile"]),
+        "members": len(account.members),
+        "teams": len(account.teams),
+        "audit_log": 20,
+        "flag_events": counts["flag_events"],
+    }
+    assert counts["flag_events"] > 0
+
+
+def listing(server: EmulatorServer, path: str, **params) -> requests.Response:
+    headers = {"Authorization": DEFAULT_TOKEN}
+    return requests.get(server.url + path, params=params, headers=headers, timeout=5)
+
+
+def test_listings_page_by_offset_and_refuse_a_limit_above_their_maximum(server):
+    first = listing(server, "/api/v2/members", limit=2).json()
+    assert len(first["items"]) == 2
+    assert first["totalCount"] == len(server.app.account.members)
+    assert parse_qs(urlsplit(first["_links"]["next"]["href"]).query)["offset"] == ["2"]
+    last = listing(server, "/api/v2/members", limit=2, offset=4).json()
+    assert "next" not in last["_links"]
+    refused = listing(server, "/api/v2/metrics/default", limit=51)
+    assert refused.status_code == 400
+    assert refused.json()["errors"] == [
+        {"attribute": "limit", "reason": "must be between 1 and 50"}
+    ]
+    assert listing(server, "/api/v2/projects/nope/environments").status_code == 404
+
+
+def test_flags_carry_their_environments_only_when_filtered_by_one(server):
+    plain = listing(server, "/api/v2/flags/default").json()["items"]
+    assert all("environments" not in flag for flag in plain)
+    filtered = listing(server, "/api/v2/flags/default", filter="filterEnv:test").json()["items"]
+    assert {tuple(flag["environments"]) for flag in filtered} == {("test",)}
+
+
+def test_the_audit_log_lists_newest_first_strictly_between_after_and_before(server):
+    entries = listing(server, "/api/v2/auditlog", limit=20).json()["items"]
+    before, after = entries[2]["date"], entries[12]["date"]
+    inside = listing(server, "/api/v2/auditlog", limit=20, before=before, after=after).json()
+    dates = [entry["date"] for entry in inside["items"]]
+    assert dates == sorted(dates, reverse=True)
+    assert all(after < date < before for date in dates)
+    assert listing(server, "/api/v2/auditlog", limit=21).status_code == 400
+
+
+def test_a_route_budget_runs_out_on_its_own_route_only(server):
+    server.app.set_options({"route_limit": 4})
+    statuses = [listing(server, "/api/v2/members").status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]  # members get half the budget
+    teams = listing(server, "/api/v2/teams")
+    assert teams.status_code == 200
+    assert teams.headers["X-Ratelimit-Route-Remaining"] == "3"
+
+
+def test_a_flag_removed_at_the_vendor_leaves_the_listing(server):
+    key = server.app.account.flags["mobile"][0]["key"]
+    removed = requests.delete(f"{server.url}/_emulator/launchdarkly/flags/mobile/{key}", timeout=5)
+    assert removed.status_code == 204
+    keys = [flag["key"] for flag in listing(server, "/api/v2/flags/mobile").json()["items"]]
+    assert key not in keys
+
+
+def test_every_flag_event_names_a_flag_environment_member_and_audit_entry_that_exist(server):
+    account = server.app.account
+    audit = {e["_id"] for e in account.audit_page(-1, millis(NOW) + 1, 10**9)}
+    members = {member["_id"] for member in account.members}
+    for key, project in account.projects.items():
+        flags = {flag["key"] for flag in account.flags[key]}
+        environments = {env["key"] for env in account.environments[key]}
+        for event in project.events:
+            shown = event.public
+            assert shown["flagKey"] in flags
+            assert shown.get("environmentKey", next(iter(environments))) in environments
+            assert shown.get("member", {"id": next(iter(members))})["id"] in members
+            assert shown["auditLogEntryId"] in audit or shown["eventTime"] > millis(NOW)

@@ -9,6 +9,9 @@ from typing import Any
 import pytest
 
 from api_emulator import EmulatorServer
+from api_emulator.core import LoggedRequest
+from api_emulator.launchdarkly import PATH as FLAG_EVENTS_PATH
+from tap_launchdarkly_events.tap import TapLaunchDarklyEvents
 from tests.taps import LAUNCHDARKLY, LAUNCHDARKLY_ENVIRONMENTS, LAUNCHDARKLY_START
 
 
@@ -42,3 +45,17 @@ def expected_ids(
         for event in emulator.app.dataset.between(first_ms, end_ms - 1)
         if include_global or not event.is_global
     }
+
+
+def flag_event_requests(emulator: EmulatorServer) -> list[LoggedRequest]:
+    """The requests of the flag-events route (the tap reads the account's other routes too)."""
+    return [e for e in emulator.log.entries() if e.path == FLAG_EVENTS_PATH]
+
+
+def selecting(config: dict[str, Any], *streams: str) -> dict[str, Any]:
+    """The tap's catalog with only ``streams`` selected (their parents are still read)."""
+    catalog = TapLaunchDarklyEvents(config=config, parse_env_config=False).catalog_dict
+    for entry in catalog["streams"]:
+        root = next(m for m in entry["metadata"] if not m["breadcrumb"])
+        root["metadata"]["selected"] = entry["tap_stream_id"] in streams
+    return catalog

@@ -5,13 +5,18 @@ Faults, bad settings, refused credentials and secrets for every tap: tests/relia
 
 from __future__ import annotations
 
+from collections import Counter
+from datetime import timedelta
+
 import pytest
 from singer_sdk.exceptions import FatalAPIError
 
-from api_emulator.launchdarkly import NO_ACCESS_TOKEN
+from api_emulator.launchdarkly import AUDIT_PATH, NO_ACCESS_TOKEN
 from tap_common.errors import CredentialError
 from tap_launchdarkly_events.tap import TapLaunchDarklyEvents
 from tests.harness import run_tap
+from tests.launchdarkly.conftest import flag_event_requests, selecting
+from tests.taps import LAUNCHDARKLY
 
 STREAM = "flag_events"
 
@@ -27,19 +32,33 @@ def ids(result) -> list[tuple]:
 
 def test_the_route_budget_is_steered_by_its_headers_without_a_429(emulator, config):
     emulator.budget.configure(limit=4, window_seconds=1.0)
-    result = run_tap(TapLaunchDarklyEvents, one_environment(config))
+    config = one_environment(config)
+    result = run_tap(TapLaunchDarklyEvents, config, catalog=selecting(config, STREAM))
     assert result.error is None
     statuses = [e.status for e in emulator.log.entries()]
     assert len(statuses) > 8  # needs more than two budget windows
     assert 429 not in statuses
 
 
+def test_every_route_is_steered_by_its_own_budget_without_a_429(emulator, config):
+    emulator.app.set_options({"route_limit": 6, "route_window_seconds": 1.0})
+    everything = {k: v for k, v in config.items() if k not in ("project_key", "environment_keys")}
+    start = (LAUNCHDARKLY.now - timedelta(days=2)).isoformat()
+    result = run_tap(TapLaunchDarklyEvents, everything | {"start_date": start, "page_size": 10})
+    assert result.error is None
+    statuses = Counter(e.status for e in emulator.log.entries())
+    audit = [e for e in emulator.log.entries() if e.path == AUDIT_PATH]
+    assert len(audit) > 3  # more than the audit log's budget of three a second
+    assert statuses[429] == 0
+
+
 def test_a_429_with_a_reset_already_past_backs_off_and_recovers(emulator, config):
     emulator.app.stale_reset = True
     emulator.budget.configure(limit=3, window_seconds=1.0)
-    result = run_tap(TapLaunchDarklyEvents, one_environment(config) | {"max_retries": 6})
+    config = one_environment(config) | {"max_retries": 6}
+    result = run_tap(TapLaunchDarklyEvents, config, catalog=selecting(config, STREAM))
     assert result.error is None
-    clean = run_tap(TapLaunchDarklyEvents, one_environment(config) | {"max_retries": 6})
+    clean = run_tap(TapLaunchDarklyEvents, config, catalog=selecting(config, STREAM))
     assert sorted(ids(result)) == sorted(ids(clean))
 
 
@@ -62,7 +81,7 @@ def test_a_refused_api_version_fails_at_once_and_says_so(emulator, config):
     assert not isinstance(result.error, CredentialError)
     assert "refused the API version" in str(result.error)
     assert "LD-API-Version: beta" in str(result.error)
-    assert len(emulator.log.entries()) == 1
+    assert len(flag_event_requests(emulator)) == 1
 
 
 def test_an_unknown_project_fails_with_the_vendor_message(emulator, config):
@@ -70,4 +89,7 @@ def test_an_unknown_project_fails_with_the_vendor_message(emulator, config):
     assert isinstance(result.error, FatalAPIError)
     assert "404" in str(result.error)
     assert "Invalid resource identifier" in str(result.error)
-    assert len(emulator.log.entries()) == 1
+    # Asked for once, and nothing of the project read after.
+    refused = [e.path for e in emulator.log.entries() if e.status == 404]
+    assert refused == ["/api/v2/projects/nope"]
+    assert flag_event_requests(emulator) == []

@@ -11,7 +11,7 @@ import pytest
 from tap_common.timeutil import parse_utc
 from tap_launchdarkly_events.tap import TapLaunchDarklyEvents
 from tests.harness import duplicates, run_tap
-from tests.launchdarkly.conftest import expected_ids
+from tests.launchdarkly.conftest import expected_ids, flag_event_requests
 from tests.taps import LAUNCHDARKLY
 from tests.taps import LAUNCHDARKLY_ENVIRONMENTS as ENVIRONMENTS
 from tests.taps import LAUNCHDARKLY_START as START
@@ -43,7 +43,7 @@ def test_every_event_once_across_pages_and_windows_in_either_order(emulator, con
     assert result.error is None
     assert duplicates([(i,) for i in ids(result)]) == []
     assert set(ids(result)) == expected_ids(emulator, START, NOW)
-    pages = [e for e in emulator.log.entries() if e.path == PATH]
+    pages = [e for e in flag_event_requests(emulator) if e.path == PATH]
     assert any("after" in e.query for e in pages)  # the sync really paged
     assert len({e.query["from"][0] for e in pages}) >= 6  # ~60 events an environment
 
@@ -51,7 +51,7 @@ def test_every_event_once_across_pages_and_windows_in_either_order(emulator, con
 def window_sizes(emulator, environment: str) -> dict[tuple[int, int], int]:
     """(from, to) of each window asked for -> events the API holds in it for ``environment``."""
     sizes = {}
-    for entry in emulator.log.entries():
+    for entry in flag_event_requests(emulator):
         if entry.query["environmentKey"] == [environment]:
             first, last = int(entry.query["from"][0]), int(entry.query["to"][0])
             held = emulator.app.dataset.between(first, last)
@@ -66,7 +66,7 @@ def test_a_range_that_fits_one_window_costs_the_fewest_requests(emulator, config
     per_environment = Counter(r.get("environmentKey") or ENVIRONMENTS[0] for r in
                               result.records(STREAM))  # fmt: skip
     fewest = sum(math.ceil(n / config["page_size"]) for n in per_environment.values())
-    assert len(emulator.log.entries()) == fewest
+    assert len(flag_event_requests(emulator)) == fewest
     assert all(len(window_sizes(emulator, env)) == 1 for env in ENVIRONMENTS)
 
 
@@ -79,7 +79,7 @@ def test_windows_are_cut_by_count_before_anything_is_emitted(emulator, config):
     probes = {w for w, n in sizes.items() if n > 12}  # cut after their first page
     assert probes  # the first window, up to now, holds ~70 events
     for window in probes:
-        pages = [e for e in emulator.log.entries() if e.query["from"][0] == str(window[0])]
+        pages = [e for e in flag_event_requests(emulator) if e.query["from"][0] == str(window[0])]
         assert any("after" not in e.query for e in pages)
     read_whole = [n for w, n in sizes.items() if w not in probes]
     assert sum(read_whole) == len(ids(result))  # every event from windows of at most 12
@@ -88,7 +88,7 @@ def test_windows_are_cut_by_count_before_anything_is_emitted(emulator, config):
 
 def test_every_page_sends_the_full_parameter_set_and_only_takes_the_cursor(emulator, config):
     run_tap(TapLaunchDarklyEvents, config)
-    for entry in emulator.log.entries():
+    for entry in flag_event_requests(emulator):
         assert entry.query["projectKey"] == ["default"]
         assert entry.query["environmentKey"][0] in ENVIRONMENTS
         assert entry.query["limit"] == ["25"]
@@ -108,7 +108,7 @@ def test_global_events_are_read_once_with_the_first_environment(emulator, config
     global_ids = [r["id"] for r in result.records(STREAM) if r.get("environmentKey") is None]
     assert global_ids  # the seeded data has some
     assert len(global_ids) == len(set(global_ids))
-    queries = [e.query for e in emulator.log.entries()]
+    queries = [e.query for e in flag_event_requests(emulator)]
     assert {q["environmentKey"][0] for q in queries if q["global"] == ["include"]} == {"production"}
 
     result = run_tap(TapLaunchDarklyEvents, config | {"include_global": False})
@@ -160,7 +160,7 @@ def test_a_rerun_reads_only_new_events_and_the_look_back(emulator, config):
         if e.public.get("environmentKey", ENVIRONMENTS[0]) == environment
     }
     assert set(ids(second)) == expected_reread | expected_ids(emulator, NOW, later)
-    assert len(emulator.log.entries()) == len(ENVIRONMENTS)  # one window, one page each
+    assert len(flag_event_requests(emulator)) == len(ENVIRONMENTS)  # one window, one page each
 
 
 def test_an_impact_still_waiting_lands_on_the_next_run(emulator, config):
@@ -197,7 +197,7 @@ def test_a_crash_costs_at_most_one_window(emulator, config):
     assert resumed.error is None
     assert set(ids(crashed)) | set(ids(resumed)) == full
     reread = set(ids(crashed)) & set(ids(resumed))
-    windows_read = {e.query["from"][0] for e in emulator.log.entries() if e.status == 200}
+    windows_read = {e.query["from"][0] for e in flag_event_requests(emulator) if e.status == 200}
     # Only the failed window's pages read before the fault (and the bookmark's own event).
     assert len(reread) <= config["window_max_events"] + 1
     assert len(windows_read) >= 2
@@ -213,7 +213,7 @@ def test_filters_are_sent_as_the_api_spells_them(emulator, config):
     }
     result = run_tap(TapLaunchDarklyEvents, config)
     assert result.error is None
-    query = emulator.log.entries()[0].query
+    query = flag_event_requests(emulator)[0].query
     assert query["applicationKey"] == ["web-app,ios-app"]
     assert query["query"] == ["checkout"]
     assert query["impactSize"] == ["large"]

@@ -78,7 +78,17 @@ LAUNCHDARKLY = TapCase(
         "page_size": 10,
         "window_max_events": 30,  # several windows: kills land between checkpoints
     },
-    endpoints={"flag_events": r"^/api/v2/engineering-insights/flag-events$"},
+    endpoints={
+        "projects": r"^/api/v2/projects(/default)?$",
+        "environments": r"^/api/v2/projects/[^/]+/environments$",
+        "flags": r"^/api/v2/flags/",
+        "segments": r"^/api/v2/segments/",
+        "metrics": r"^/api/v2/metrics/",
+        "members": r"^/api/v2/members$",
+        "teams": r"^/api/v2/teams$",
+        "audit_log": r"^/api/v2/auditlog$",
+        "flag_events": r"^/api/v2/engineering-insights/flag-events$",
+    },
     fault_path="/api/v2/engineering-insights/flag-events",
     cursor_paged=True,
 )

@@ -28,8 +28,8 @@ SPECIFIC: dict[str, list[tuple[dict[str, Any], str, str]]] = {
         ({"destination_ids": "abc"}, "destination_ids", "is not of type 'array'"),
     ],
     "tap-launchdarkly-events": [
-        ({"project_key": None}, "project_key", "this setting is required"),
         ({"project_key": ""}, "project_key", "should be non-empty"),
+        ({"audit_log_window_hours": 0}, "audit_log_window_hours", "less than the minimum of 1"),
         ({"environment_keys": []}, "environment_keys", "at least one"),
         ({"environment_keys": "production"}, "environment_keys", "is not of type 'array'"),
         ({"page_size": 101}, "page_size", "is greater than the maximum of 100"),
