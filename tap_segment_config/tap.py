@@ -27,7 +27,7 @@ STREAM_TYPES: tuple[type[SegmentStream], ...] = (
 
 
 class TapSegmentConfig(VendorTap):
-    """Segment destinations, their action subscriptions and delivery metrics (Public API)."""
+    """Segment destinations, delivery metrics and the workspace configuration (Public API)."""
 
     name = "tap-segment-config"
     rate_limit_policy = SEGMENT_RATE_LIMITS
