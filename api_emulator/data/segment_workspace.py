@@ -290,10 +290,6 @@ class WorkspaceDataset:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def source_ids(self) -> list[str]:
-        """The id of every source of the workspace."""
-        return [source["id"] for source in self.sources]
-
     def connected_sources(self, warehouse_id: str) -> list[dict[str, Any]]:
         """The sources connected to one warehouse."""
         wanted = set(self.connections.get(warehouse_id, ()))

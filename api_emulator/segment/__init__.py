@@ -6,7 +6,8 @@ official SDKs send); subscriptions as an Alpha feature (the ``subscriptions_enab
 switches it); delivery metrics with the granularity window limits, enforced against the
 emulator's clock; rate-limit headers on every success and the documented 429. Admin routes
 delete a destination or a subscription (``DELETE /_emulator/segment/destinations/{id}``,
-``.../subscriptions/{id}``).
+``.../subscriptions/{id}``). The rest of the workspace (sources, warehouses, Protocols, IAM,
+catalogs...) is served by api_emulator.segment.workspace.
 """
 
 from __future__ import annotations
