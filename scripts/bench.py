@@ -99,7 +99,31 @@ def segment_minimum(tally: Counter) -> dict[str, int]:
         "destinations": pages(destinations, 1000),
         "destination_subscriptions": destinations,  # one listing per destination
         "delivery_metrics": count_of(tally, "delivery_metrics"),  # one per window
+        # the workspace's configuration: a page of 1,000 per list, one listing per parent
+        **{stream: pages(count_of(tally, stream), 1000) for stream in SEGMENT_WORKSPACE_LISTS},
+        "workspace": 1,
+        "labels": 1,  # one unpaged list
+        "functions": 3,  # one listing per resource type (each under 1,000 here)
+        "source_warehouse_connections": count_of(tally, "warehouses"),
+        "tracking_plan_rules": count_of(tally, "tracking_plans"),
+        "group_members": count_of(tally, "groups"),
     }
+
+
+SEGMENT_WORKSPACE_LISTS = (
+    "sources",
+    "warehouses",
+    "tracking_plans",
+    "transformations",
+    "reverse_etl_models",
+    "spaces",
+    "users",
+    "groups",
+    "roles",
+    "catalog_sources",
+    "catalog_destinations",
+    "catalog_warehouses",
+)
 
 
 def launchdarkly_minimum(tally: Counter) -> dict[str, int]:
@@ -207,6 +231,24 @@ SCENARIOS = [
             "destinations": r"^/destinations$",
             "destination_subscriptions": r"/subscriptions$",
             "delivery_metrics": r"/delivery-metrics$",
+            "workspace": r"^/$",
+            "sources": r"^/sources$",
+            "warehouses": r"^/warehouses$",
+            "source_warehouse_connections": r"^/warehouses/[^/]+/connected-sources$",
+            "tracking_plans": r"^/tracking-plans$",
+            "tracking_plan_rules": r"^/tracking-plans/[^/]+/rules$",
+            "functions": r"^/functions$",
+            "transformations": r"^/transformations$",
+            "reverse_etl_models": r"^/reverse-etl-models$",
+            "spaces": r"^/spaces$",
+            "labels": r"^/labels$",
+            "users": r"^/users$",
+            "groups": r"^/groups$",
+            "group_members": r"^/groups/[^/]+/users$",
+            "roles": r"^/roles$",
+            "catalog_sources": r"^/catalog/sources$",
+            "catalog_destinations": r"^/catalog/destinations$",
+            "catalog_warehouses": r"^/catalog/warehouses$",
         },
         items=lambda body: next(
             (v for v in body["data"].values() if isinstance(v, list)), [body["data"]]

@@ -60,7 +60,7 @@ class TapInfo:
 
 TAPS: dict[str, TapInfo] = {
     "tap-segment-config": TapInfo(
-        "Segment destinations and delivery metrics",
+        "Segment workspace configuration and delivery metrics",
         "https://docs.segmentapis.com",
         ("segment", "api", "meltano_sdk"),
     ),

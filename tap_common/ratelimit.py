@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
@@ -155,3 +156,38 @@ class Throttle:
             self._sleep(delay)
             return delay
         return 0.0
+
+
+class RouteBudget:
+    """A lower limit one route has of its own (``limit`` requests per ``window_seconds``), kept
+    by the client: no ``window_seconds`` ever sees more than ``limit`` of its requests start.
+
+    For limits a vendor documents per endpoint but reports only through the shared headers (or
+    a 429); the shared :class:`Throttle` still paces every call.
+    """
+
+    def __init__(
+        self,
+        limit: int,
+        window_seconds: float = 60.0,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.limit, self.window_seconds = limit, window_seconds
+        self._sleep = sleep
+        self._monotonic = monotonic
+        self._starts: deque[float] = deque(maxlen=limit)  # the last ``limit`` start times
+        self._lock = threading.Lock()
+
+    def wait(self) -> float:
+        """Sleep until one more request fits in the window; return the seconds slept."""
+        with self._lock:
+            now = self._monotonic()
+            delay = 0.0
+            if len(self._starts) == self.limit:
+                delay = max(0.0, self._starts[0] + self.window_seconds - now)
+            self._starts.append(now + delay)
+        if delay > 0:
+            self._sleep(delay)
+        return delay

@@ -63,6 +63,9 @@ class VendorStream(RESTStream[TToken]):
     # (date-times, integers against the schema) is enough, and conforming every nested value
     # was the largest cost per record.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.ROOT_ONLY
+    #: (requests, per seconds) for an endpoint the vendor limits below its global budget; its
+    #: calls are then also spaced to fit (tap_common.ratelimit.RouteBudget), keyed by ``path``.
+    route_limit: ClassVar[tuple[int, float] | None] = None
 
     def __init__(self, tap: VendorTap, **kwargs: Any) -> None:
         super().__init__(tap, **kwargs)
@@ -201,6 +204,8 @@ class VendorStream(RESTStream[TToken]):
 
         def throttled(*args: Any, **kwargs: Any) -> requests.Response:
             self.runtime.throttle.wait()
+            if self.route_limit is not None:
+                self.runtime.route_budget(self.path, *self.route_limit).wait()
             return func(*args, **kwargs)
 
         return super().request_decorator(throttled)

@@ -1,1 +1,1 @@
-"""tap-segment-config: Segment destinations, their subscriptions and delivery metrics."""
+"""tap-segment-config: Segment destinations, delivery metrics and the workspace configuration."""

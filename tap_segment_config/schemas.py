@@ -205,3 +205,215 @@ DELIVERY_METRICS = th.PropertiesList(
         description="Totals over the window; metric names are Segment's (not a fixed list).",
     ),
 )
+
+# -- the workspace's configuration (docs/api/segment.md §11) ----------------------------------
+
+LOGOS = th.ObjectType(
+    th.Property("default", th.StringType),
+    th.Property("mark", th.StringType),
+    th.Property("alt", th.StringType),
+)
+INTEGRATION_OPTIONS = th.ArrayType(
+    th.ObjectType(
+        th.Property("name", th.StringType),
+        th.Property("type", th.StringType),
+        th.Property("required", th.BooleanType),
+        th.Property("description", th.StringType),
+        th.Property("defaultValue", ANY),
+        th.Property("label", th.StringType),
+    )
+)
+LABEL_PROPERTIES = (
+    th.Property("key", th.StringType, required=True),
+    th.Property("value", th.StringType, required=True),
+    th.Property("description", th.StringType),
+)
+LABELS = th.ArrayType(th.ObjectType(*LABEL_PROPERTIES))
+SOURCE_METADATA_PROPERTIES = (
+    th.Property("id", th.StringType, required=True),
+    th.Property("name", th.StringType),
+    th.Property("slug", th.StringType),
+    th.Property("description", th.StringType),
+    th.Property("logos", LOGOS),
+    th.Property("options", INTEGRATION_OPTIONS),
+    th.Property("categories", STRINGS),
+    th.Property("isCloudEventSource", th.BooleanType),
+)
+WAREHOUSE_METADATA_PROPERTIES = (
+    th.Property("id", th.StringType, required=True),
+    th.Property("name", th.StringType),
+    th.Property("slug", th.StringType),
+    th.Property("description", th.StringType),
+    th.Property("logos", LOGOS),
+    th.Property("options", INTEGRATION_OPTIONS),
+)
+PERMISSIONS = th.ArrayType(
+    th.ObjectType(
+        th.Property("roleName", th.StringType),
+        th.Property("roleId", th.StringType),
+        th.Property(
+            "resources",
+            th.ArrayType(
+                th.ObjectType(
+                    th.Property("id", th.StringType),
+                    th.Property("type", th.StringType),
+                    th.Property("labels", LABELS),
+                )
+            ),
+        ),
+        th.Property("labels", LABELS),
+    )
+)
+
+WORKSPACE = th.PropertiesList(
+    th.Property("id", th.StringType, required=True),
+    th.Property("slug", th.StringType),
+    th.Property("name", th.StringType),
+)
+SOURCE = th.PropertiesList(
+    th.Property("id", th.StringType, required=True),
+    th.Property("slug", th.StringType),
+    th.Property("name", th.StringType),
+    th.Property("metadata", th.ObjectType(*SOURCE_METADATA_PROPERTIES)),
+    th.Property("workspaceId", th.StringType),
+    th.Property("enabled", th.BooleanType),
+    th.Property(
+        "writeKeys",
+        STRINGS,
+        description="sha256 fingerprints of the write keys (the keys with `emit_write_keys`).",
+    ),
+    th.Property("settings", FREE_FORM, description="Settings; secret values masked."),
+    th.Property("labels", LABELS),
+)
+WAREHOUSE = th.PropertiesList(
+    th.Property("id", th.StringType, required=True),
+    th.Property("metadata", th.ObjectType(*WAREHOUSE_METADATA_PROPERTIES)),
+    th.Property("workspaceId", th.StringType),
+    th.Property("enabled", th.BooleanType),
+    th.Property("settings", FREE_FORM, description="Settings; secret values masked."),
+)
+SOURCE_WAREHOUSE_CONNECTION = th.PropertiesList(
+    th.Property("warehouseId", th.StringType, required=True),
+    th.Property("sourceId", th.StringType, required=True),
+)
+TRACKING_PLAN = th.PropertiesList(
+    th.Property("id", th.StringType, required=True),
+    th.Property("name", th.StringType),
+    th.Property("slug", th.StringType),
+    th.Property("description", th.StringType),
+    th.Property("type", th.StringType),
+    th.Property("createdAt", th.DateTimeType),
+    th.Property("updatedAt", th.DateTimeType),
+)
+TRACKING_PLAN_RULE = th.PropertiesList(
+    th.Property("trackingPlanId", th.StringType, required=True),
+    th.Property(
+        "ruleId",
+        th.StringType,
+        required=True,
+        description="type/key/version, e.g. TRACK/Order Completed/2 (COMMON/1: no key).",
+    ),
+    th.Property("type", th.StringType),
+    th.Property("key", th.StringType, description="The event, for TRACK rules."),
+    th.Property("ruleVersion", th.IntegerType, description="Segment's `version` of the rule."),
+    th.Property(
+        "jsonSchema", FREE_FORM, description="The rule's JSON Schema, as Segment keeps it."
+    ),
+    th.Property("createdAt", th.DateTimeType),
+    th.Property("updatedAt", th.DateTimeType),
+    th.Property("deprecatedAt", th.DateTimeType),
+)
+FUNCTION = th.PropertiesList(
+    th.Property("id", th.StringType, required=True),
+    th.Property("resourceType", th.StringType),
+    th.Property("createdAt", th.DateTimeType),
+    th.Property("createdBy", th.StringType),
+    th.Property("displayName", th.StringType),
+    th.Property("description", th.StringType),
+    th.Property("logoUrl", th.StringType),
+    th.Property("catalogId", th.StringType),
+)
+TRANSFORMATION = th.PropertiesList(
+    th.Property("id", th.StringType, required=True),
+    th.Property("name", th.StringType),
+    th.Property("sourceId", th.StringType),
+    th.Property("destinationMetadataId", th.StringType),
+    th.Property("enabled", th.BooleanType),
+    th.Property("if", th.StringType),
+    th.Property("newEventName", th.StringType),
+    th.Property(
+        "propertyRenames",
+        th.ArrayType(
+            th.ObjectType(
+                th.Property("oldName", th.StringType), th.Property("newName", th.StringType)
+            )
+        ),
+    ),
+    th.Property(
+        "propertyValueTransformations",
+        th.ArrayType(
+            th.ObjectType(
+                th.Property("propertyPaths", STRINGS), th.Property("propertyValue", th.StringType)
+            )
+        ),
+    ),
+    th.Property(
+        "fqlDefinedProperties",
+        th.ArrayType(
+            th.ObjectType(
+                th.Property("fql", th.StringType), th.Property("propertyName", th.StringType)
+            )
+        ),
+    ),
+    th.Property("allowProperties", STRINGS),
+    th.Property(
+        "hashPropertiesConfiguration",
+        th.ObjectType(
+            th.Property("algorithm", th.StringType),
+            th.Property("key", th.StringType),
+            th.Property("encoding", th.StringType),
+            th.Property("paths", STRINGS),
+        ),
+    ),
+)
+REVERSE_ETL_MODEL = th.PropertiesList(
+    th.Property("id", th.StringType, required=True),
+    th.Property("sourceId", th.StringType),
+    th.Property("name", th.StringType),
+    th.Property("description", th.StringType),
+    th.Property("enabled", th.BooleanType),
+    th.Property("scheduleStrategy", th.StringType),
+    th.Property("scheduleConfig", FREE_FORM),
+    th.Property("query", th.StringType),
+    th.Property("queryIdentifierColumn", th.StringType),
+)
+SPACE = WORKSPACE
+LABEL = th.PropertiesList(*LABEL_PROPERTIES)
+ROLE = th.PropertiesList(
+    th.Property("id", th.StringType, required=True),
+    th.Property("name", th.StringType),
+    th.Property("description", th.StringType),
+)
+USER = th.PropertiesList(
+    th.Property("id", th.StringType, required=True),
+    th.Property("name", th.StringType),
+    th.Property("email", th.StringType),
+    th.Property("permissions", PERMISSIONS),
+)
+USER_GROUP = th.PropertiesList(
+    th.Property("id", th.StringType, required=True),
+    th.Property("name", th.StringType),
+    th.Property("memberCount", th.IntegerType),
+    th.Property("permissions", PERMISSIONS),
+)
+USER_GROUP_MEMBER = th.PropertiesList(
+    th.Property("userGroupId", th.StringType, required=True),
+    th.Property("userId", th.StringType, required=True),
+)
+CATALOG_SOURCE = th.PropertiesList(*SOURCE_METADATA_PROPERTIES)
+CATALOG_WAREHOUSE = th.PropertiesList(*WAREHOUSE_METADATA_PROPERTIES)
+# The catalog entry destinations embed as their ``metadata``, as a record of its own.
+CATALOG_DESTINATION = th.PropertiesList(
+    th.Property("id", th.StringType, required=True),
+    *(prop for name, prop in DESTINATION_METADATA.wrapped.items() if name != "id"),
+)

@@ -11,6 +11,7 @@ from tap_common.runtime import TapRuntime
 from tap_common.tap import VendorTap, common_settings
 from tap_segment_config.client import SEGMENT_RATE_LIMITS
 from tap_segment_config.streams import (
+    WORKSPACE_STREAM_TYPES,
     DeliveryMetricsStream,
     DestinationsStream,
     DestinationSubscriptionsStream,
@@ -21,11 +22,12 @@ STREAM_TYPES: tuple[type[SegmentStream], ...] = (
     DestinationsStream,
     DestinationSubscriptionsStream,
     DeliveryMetricsStream,
+    *WORKSPACE_STREAM_TYPES,  # the workspace's configuration: sources, warehouses, IAM...
 )
 
 
 class TapSegmentConfig(VendorTap):
-    """Segment destinations, their action subscriptions and delivery metrics (Public API)."""
+    """Segment destinations, delivery metrics and the workspace configuration (Public API)."""
 
     name = "tap-segment-config"
     rate_limit_policy = SEGMENT_RATE_LIMITS
@@ -68,7 +70,19 @@ class TapSegmentConfig(VendorTap):
             title="Destination ids",
             description="Sync only these destinations (and their children). Unset: all.",
         ),
-        mark_deleted_rows_setting("destinations", "destination_subscriptions"),
+        th.Property(
+            "emit_write_keys",
+            th.BooleanType,
+            default=False,
+            title="Emit write keys",
+            description="Emit sources' write keys in the clear. Default: their stable sha256 "
+            "fingerprints (a rotated key still shows as a change).",
+        ),
+        mark_deleted_rows_setting(
+            "destinations",
+            "destination_subscriptions",
+            *(str(vars(stream)["name"]) for stream in WORKSPACE_STREAM_TYPES),
+        ),
         *common_settings(page_size_max=1000, page_size_default=1000),
     ).to_dict()
 

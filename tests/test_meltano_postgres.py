@@ -44,6 +44,11 @@ TYPED_COLUMNS = {
     "tap-segment-config": {
         ("delivery_metrics", "windowStart"): TIMESTAMPTZ,
         ("destinations", "metadata"): "jsonb",
+        ("tracking_plans", "updatedAt"): TIMESTAMPTZ,
+        ("tracking_plan_rules", "deprecatedAt"): TIMESTAMPTZ,
+        ("functions", "createdAt"): TIMESTAMPTZ,
+        ("sources", "writeKeys"): "ARRAY",  # of text
+        ("tracking_plan_rules", "ruleVersion"): "bigint",
     },
     "tap-apivideo-analytics": {
         ("video_plays", "date"): TIMESTAMPTZ,

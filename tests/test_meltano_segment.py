@@ -12,6 +12,7 @@ import pytest
 from api_emulator import EmulatorServer
 from tests.harness import BIN
 from tests.meltano import PLUGINS, meltano, meltano_env, stored_state, warehouse_counts
+from tests.segment.expected import expected_records
 from tests.taps import SEGMENT
 
 TAP = SEGMENT.name
@@ -37,6 +38,9 @@ def expected_counts(emulator: EmulatorServer) -> dict[str, tuple[int, int]]:
         "destinations": (destinations, destinations),
         "destination_subscriptions": (subscriptions, subscriptions),
         "delivery_metrics": (windows, windows),
+    } | {
+        stream: (len(records), len(records))
+        for stream, records in expected_records(emulator.app.workspace).items()
     }
 
 

@@ -6,7 +6,8 @@ official SDKs send); subscriptions as an Alpha feature (the ``subscriptions_enab
 switches it); delivery metrics with the granularity window limits, enforced against the
 emulator's clock; rate-limit headers on every success and the documented 429. Admin routes
 delete a destination or a subscription (``DELETE /_emulator/segment/destinations/{id}``,
-``.../subscriptions/{id}``).
+``.../subscriptions/{id}``). The rest of the workspace (sources, warehouses, Protocols, IAM,
+catalogs...) is served by api_emulator.segment.workspace.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any, ClassVar
 
 from api_emulator.core import BudgetStatus, Request, Response, VendorApp, VendorError
 from api_emulator.data.segment import SegmentDataset
+from api_emulator.segment import workspace
 
 __all__ = ["DEFAULT_TOKEN", "NO_ACCESS_TOKEN", "SegmentApp", "SegmentDataset"]
 
@@ -56,7 +58,7 @@ class SegmentApp(VendorApp):
     """The destinations endpoints of one workspace."""
 
     name = "segment"
-    options: ClassVar[dict[str, Any]] = {"subscriptions_enabled": bool}
+    options: ClassVar[dict[str, Any]] = {"subscriptions_enabled": bool, **workspace.OPTIONS}
 
     def __init__(self, dataset: SegmentDataset, tokens: dict[str, str] | None = None) -> None:
         super().__init__()
@@ -71,6 +73,7 @@ class SegmentApp(VendorApp):
         self.add_route("GET", base + "/delivery-metrics", self._guarded(self.delivery_metrics))
         self.add_admin_route("DELETE", "destinations/{id}", self.delete_destination)
         self.add_admin_route("DELETE", "subscriptions/{id}", self.delete_subscription)
+        self.workspace = workspace.register(self)  # sources, warehouses, IAM, catalog...
 
     def register_token(self, token: str, access: str = "full") -> str:
         """Accept one more token ("full" or "forbidden"); returns it."""
@@ -125,8 +128,8 @@ class SegmentApp(VendorApp):
         return body
 
     def secrets(self) -> set[str]:
-        """The credentials accepted or issued."""
-        return set(self.tokens)
+        """The credentials accepted or issued, and those planted in records (write keys...)."""
+        return set(self.tokens) | self.workspace.secrets
 
     def _guarded(self, handler: Any) -> Any:
         """Authenticate, run the handler, wrap its data in Segment's envelope."""

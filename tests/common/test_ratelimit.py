@@ -9,6 +9,7 @@ from tap_common.ratelimit import (
     RateLimitPolicy,
     RateLimitStatus,
     ResetFormat,
+    RouteBudget,
     Throttle,
     parse_retry_after,
     parse_wait,
@@ -106,3 +107,20 @@ def test_throttle_sleeps_until_the_budget_resets():
     assert 2.0 < waited <= 3.0
     assert slept == [waited]
     assert throttle.wait() == 0.0  # the wait is spent once
+
+
+def test_a_route_budget_spaces_requests_to_its_own_limit():
+    clock = [100.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock[0] += seconds
+
+    budget = RouteBudget(2, 60.0, sleep=sleep, monotonic=lambda: clock[0])
+    assert [budget.wait(), budget.wait()] == [0.0, 0.0]  # within the limit: no wait
+    clock[0] += 10
+    assert budget.wait() == 50.0  # the third starts a window after the first (at 160)
+    assert budget.wait() == 0.0  # the fourth too: the second's window has passed as well
+    assert budget.wait() == 60.0  # the fifth: two have started at 160
+    assert slept == [50.0, 60.0]

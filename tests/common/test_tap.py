@@ -46,19 +46,26 @@ def test_a_stopped_sync_writes_its_state_before_it_exits(emulator, tmp_path: Pat
     emulator.faults.arm("slow", path=METRICS, delay=60, after=4 * 14)
     config_path = tmp_path / "config.json"
     config_path.write_text(json.dumps(SEGMENT.config(emulator, **HELD_BACK)))
-    with subprocess.Popen(
-        [str(BIN / SEGMENT.name), "--config", str(config_path)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as tap:
+    # Output to files, not pipes: a pipe nobody reads fills up and blocks the tap.
+    out_path, err_path = tmp_path / "out.jsonl", tmp_path / "err.log"
+    with (
+        out_path.open("w") as out_file,
+        err_path.open("w") as err_file,
+        subprocess.Popen(
+            [str(BIN / SEGMENT.name), "--config", str(config_path)],
+            stdout=out_file,
+            stderr=err_file,
+            text=True,
+        ) as tap,
+    ):
         deadline = time.monotonic() + 60
         # The listing and four destinations answered; the next request is held for a minute.
         while len(emulator.log.entries()) < 1 + 4 * 14:
             assert time.monotonic() < deadline, "the tap never reached the slow request"
             time.sleep(0.05)
         tap.send_signal(signal.SIGTERM)
-        out, err = tap.communicate(timeout=60)
+        tap.wait(timeout=60)
+    out, err = out_path.read_text(), err_path.read_text()
     record_output(out, err)
     states = [m["value"] for m in parse_messages(out) if m["type"] == "STATE"]
     assert states

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from api_emulator import EmulatorServer
+from tap_segment_config.tap import TapSegmentConfig
 from tests.taps import SEGMENT
 
 
@@ -22,3 +23,16 @@ def emulator() -> Iterator[EmulatorServer]:
 def config(emulator: EmulatorServer) -> dict[str, Any]:
     """Settings pointing the tap at the emulator; short timeouts keep fault tests quick."""
     return SEGMENT.config(emulator, request_timeout=2, max_retries=3)
+
+
+DESTINATION_STREAMS = ("destinations", "destination_subscriptions", "delivery_metrics")
+
+
+def selected(config: dict[str, Any], *streams: str) -> dict[str, Any]:
+    """The tap's catalog with only ``streams`` selected."""
+    catalog = TapSegmentConfig(config=config, parse_env_config=False).catalog_dict
+    for entry in catalog["streams"]:
+        for metadata in entry["metadata"]:
+            if not metadata["breadcrumb"]:
+                metadata["metadata"]["selected"] = entry["tap_stream_id"] in streams
+    return catalog
