@@ -10,6 +10,7 @@ record.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -52,6 +53,10 @@ MATRIX = [
 
 def key_sets(case: TapCase, result) -> dict[str, list[tuple]]:
     return {table: result.keys(table, *columns) for table, columns in case.keys.items()}
+
+
+def sorted_keys(case: TapCase, result) -> dict[str, list[tuple]]:
+    return {table: sorted(keys) for table, keys in key_sets(case, result).items()}
 
 
 @pytest.mark.parametrize(("case", "fault"), MATRIX)
@@ -122,5 +127,30 @@ def test_a_fault_past_the_retries_fails_clearly_and_the_rerun_resumes(case, tmp_
         for table, columns in case.keys.items():
             got = set(partial.keys(table, *columns)) | set(rest.keys(table, *columns))
             assert got == set(clean[table]), table
+    finally:
+        emulator.stop()
+
+
+@pytest.mark.parametrize("case", CASES, ids=str)
+def test_a_transient_fault_on_any_stream_s_route_is_retried_to_the_same_records(case):
+    """The matrix above faults the busiest path; this faults each stream's own route once."""
+    emulator = case.start_emulator()
+    try:
+        config = case.settings(emulator) | TIMEOUTS
+        clean = sorted_keys(case, run_tap(case.tap_class, config))
+        clean_log = [entry.path for entry in emulator.log.entries()]
+        for stream, pattern in case.endpoints.items():
+            target = next(p for p in clean_log if re.search(pattern, p))
+            earlier = sum(p.startswith(target) for p in clean_log[: clean_log.index(target)])
+            emulator.log.clear()
+            emulator.faults.arm("status", path=target, after=earlier, times=1, status=503)
+            result = run_tap(case.tap_class, config)
+
+            assert result.error is None, f"{stream}: {result.error}"
+            assert sorted_keys(case, result) == clean, stream
+            entries = emulator.log.entries()
+            (faulted,) = [e for e in entries if e.fault]
+            assert re.search(pattern, faulted.path), stream
+            assert len(entries) == len(clean_log) + 1, stream  # exactly the one retry
     finally:
         emulator.stop()
