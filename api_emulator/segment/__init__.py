@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 
 from api_emulator.core import BudgetStatus, Request, Response, VendorApp, VendorError
 from api_emulator.data.segment import SegmentDataset
+from api_emulator.segment import usage
 
 __all__ = ["DEFAULT_TOKEN", "NO_ACCESS_TOKEN", "SegmentApp", "SegmentDataset"]
 
@@ -56,7 +57,7 @@ class SegmentApp(VendorApp):
     """The destinations endpoints of one workspace."""
 
     name = "segment"
-    options: ClassVar[dict[str, Any]] = {"subscriptions_enabled": bool}
+    options: ClassVar[dict[str, Any]] = {"subscriptions_enabled": bool, **usage.OPTIONS}
 
     def __init__(self, dataset: SegmentDataset, tokens: dict[str, str] | None = None) -> None:
         super().__init__()
@@ -71,6 +72,7 @@ class SegmentApp(VendorApp):
         self.add_route("GET", base + "/delivery-metrics", self._guarded(self.delivery_metrics))
         self.add_admin_route("DELETE", "destinations/{id}", self.delete_destination)
         self.add_admin_route("DELETE", "subscriptions/{id}", self.delete_subscription)
+        usage.register(self)  # usage, event volume, audit trail, delivery overview
 
     def register_token(self, token: str, access: str = "full") -> str:
         """Accept one more token ("full" or "forbidden"); returns it."""
