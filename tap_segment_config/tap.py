@@ -11,16 +11,33 @@ from tap_common.runtime import TapRuntime
 from tap_common.tap import VendorTap, common_settings
 from tap_segment_config.client import SEGMENT_RATE_LIMITS
 from tap_segment_config.streams import (
+    AuditEventsStream,
     DeliveryMetricsStream,
+    DeliveryOverviewSourcesStream,
+    DeliveryOverviewStream,
     DestinationsStream,
     DestinationSubscriptionsStream,
+    EventVolumeStream,
     SegmentStream,
+    UsageApiCallsDailyStream,
+    UsageApiCallsPerSourceDailyStream,
+    UsageMtuDailyStream,
+    UsageMtuPerSourceDailyStream,
 )
 
 STREAM_TYPES: tuple[type[SegmentStream], ...] = (
     DestinationsStream,
     DestinationSubscriptionsStream,
     DeliveryMetricsStream,
+    # usage, event volume, audit trail and delivery overview
+    UsageApiCallsDailyStream,
+    UsageApiCallsPerSourceDailyStream,
+    UsageMtuDailyStream,
+    UsageMtuPerSourceDailyStream,
+    EventVolumeStream,
+    AuditEventsStream,
+    DeliveryOverviewStream,
+    DeliveryOverviewSourcesStream,
 )
 
 
@@ -67,6 +84,42 @@ class TapSegmentConfig(VendorTap):
             th.ArrayType(th.StringType),
             title="Destination ids",
             description="Sync only these destinations (and their children). Unset: all.",
+        ),
+        th.Property(
+            "event_volume_granularity",
+            th.StringType,
+            default="DAY",
+            allowed_values=["MINUTE", "HOUR", "DAY"],
+            title="Event volume granularity",
+            description="One event_volume row per group and minute, hour or day.",
+        ),
+        th.Property(
+            "event_volume_group_by",
+            th.ArrayType(th.StringType(allowed_values=["source", "eventName", "eventType"])),
+            default=["source", "eventName", "eventType"],
+            title="Event volume group-by",
+            description="The dimensions event_volume counts are split by; []: workspace totals.",
+        ),
+        th.Property(
+            "delivery_overview_granularity",
+            th.StringType,
+            default="DAY",
+            allowed_values=["MINUTE", "HOUR", "DAY"],
+            title="Delivery overview granularity",
+            description="Bucket size of delivery_overview(_sources). Segment keeps 48 hours of "
+            "MINUTE and 30 days of HOUR and DAY buckets.",
+        ),
+        th.Property(
+            "delivery_overview_group_by",
+            th.ArrayType(
+                th.StringType(
+                    allowed_values=["eventName", "eventType", "discardReason", "appVersion"]
+                )
+            ),
+            default=["eventName", "eventType", "discardReason"],
+            title="Delivery overview group-by",
+            description="The dimensions delivery_overview(_sources) counts are split by "
+            "(discardReason is not offered for successfully-received); []: totals per stage.",
         ),
         mark_deleted_rows_setting("destinations", "destination_subscriptions"),
         *common_settings(page_size_max=1000, page_size_default=1000),
