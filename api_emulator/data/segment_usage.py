@@ -60,6 +60,14 @@ def source_ids(dataset: SegmentDataset) -> list[str]:
     return sorted({destination["sourceId"] for destination in dataset.destinations})
 
 
+def destinations_by_source(dataset: SegmentDataset) -> dict[str, list[str]]:
+    """Each source's destinations (ids), for counting a source in one pass."""
+    grouped: dict[str, list[str]] = {source: [] for source in source_ids(dataset)}
+    for destination in dataset.destinations:
+        grouped[destination["sourceId"]].append(destination["id"])
+    return grouped
+
+
 def split(count: int, values: tuple[tuple[str, int], ...]) -> list[tuple[str, int]]:
     """``count`` shared by weight; the rounding remainder goes to the first value."""
     weight = sum(w for _, w in values)
@@ -84,14 +92,14 @@ def destination_counts(
 
 
 def source_counts(
-    dataset: SegmentDataset, source_id: str, start: datetime, end: datetime, now: datetime
+    dataset: SegmentDataset, destinations: list[str], start: datetime, end: datetime, now: datetime
 ) -> dict[str, int]:
-    """The source stages' counts over [start, end), the past only."""
+    """The source stages' counts over [start, end), the past only, of a source with these
+    ``destinations`` (see :func:`destinations_by_source`)."""
     first, last = _minute(start), min(_minute(end), _minute(now))
     received = sum(
-        sum(destination_counts(dataset, d["id"], start, end, now).values())
-        for d in dataset.destinations
-        if d["sourceId"] == source_id
+        sum(destination_counts(dataset, destination, start, end, now).values())
+        for destination in destinations
     )
     return {
         "successfully-received": received,
@@ -101,10 +109,10 @@ def source_counts(
 
 
 def day_usage(
-    dataset: SegmentDataset, source_id: str, day: datetime, now: datetime
+    dataset: SegmentDataset, destinations: list[str], day: datetime, now: datetime
 ) -> dict[str, int]:
     """One source's own API calls and new MTUs of one day (so far, if the day is today)."""
-    received = source_counts(dataset, source_id, day, day + timedelta(days=1), now)
+    received = source_counts(dataset, destinations, day, day + timedelta(days=1), now)
     calls = received["successfully-received"]
     return {"apiCalls": calls, **{kind: calls // share for kind, share in MTU_SHARES.items()}}
 

@@ -105,12 +105,15 @@ class UsageRoutes:
         while day < end and day <= now:
             days.append(day)
             day += timedelta(days=1)
-        sources = usage.source_ids(self.app.dataset)
+        by_source = usage.destinations_by_source(self.app.dataset)
+        sources = list(by_source)
         running = {source: dict.fromkeys(("apiCalls", *usage.MTU_SHARES), 0) for source in sources}
         rows = []
         for day in days:
             for source in sources:
-                for name, count in usage.day_usage(self.app.dataset, source, day, now).items():
+                for name, count in usage.day_usage(
+                    self.app.dataset, by_source[source], day, now
+                ).items():
                     running[source][name] += count
             totals: list[tuple[str | None, dict[str, int]]] = (
                 [(source, running[source]) for source in sources]
@@ -145,15 +148,16 @@ class UsageRoutes:
                 "groupBy", f'"groupBy" must be among {", ".join(VOLUME_GROUPS)}: {unknown[0]}'
             )
         wanted = _list(request, "sourceId")
-        sources = [s for s in usage.source_ids(self.app.dataset) if not wanted or s in wanted]
+        by_source = usage.destinations_by_source(self.app.dataset)
+        sources = [s for s in by_source if not wanted or s in wanted]
         now = self.app.clock.now()
         dims = [g for g in ("eventName", "eventType") if g in groups]
         series: dict[tuple, list[dict[str, Any]]] = {}
         for label, (bucket_start, bucket_end) in buckets:
             per_source = {
-                s: usage.source_counts(self.app.dataset, s, bucket_start, bucket_end, now)[
-                    "successfully-received"
-                ]
+                s: usage.source_counts(
+                    self.app.dataset, by_source[s], bucket_start, bucket_end, now
+                )["successfully-received"]
                 for s in sources
             }
             counted: list[tuple[str | None, int]] = (
@@ -220,7 +224,8 @@ class UsageRoutes:
         source_id = request.arg("sourceId")
         if not source_id:
             raise segment_api._invalid("sourceId", '"sourceId" is required')
-        if source_id not in usage.source_ids(self.app.dataset):
+        by_source = usage.destinations_by_source(self.app.dataset)
+        if source_id not in by_source:
             raise segment_api._not_found("Source not found")
         destination = None
         if stage in usage.DESTINATION_STAGES:
@@ -259,7 +264,7 @@ class UsageRoutes:
         for label, (bucket_start, bucket_end) in buckets:
             if destination is None:
                 counts = usage.source_counts(
-                    self.app.dataset, source_id, bucket_start, bucket_end, now
+                    self.app.dataset, by_source[source_id], bucket_start, bucket_end, now
                 )
             else:
                 counts = usage.destination_counts(

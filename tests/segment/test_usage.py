@@ -26,12 +26,11 @@ def sync(emulator, config, *streams: str, state: dict | None = None) -> SyncResu
 
 def own_days(emulator, source: str, first: datetime, end: datetime) -> dict[str, int]:
     """The seeded API calls of each day in [first, end), day by day."""
-    now = emulator.clock.now()
+    now, dataset = emulator.clock.now(), emulator.app.dataset
+    destinations = usage.destinations_by_source(dataset)[source]
     counts, day = {}, first
     while day < end:
-        counts[to_utc_iso(day)] = usage.day_usage(emulator.app.dataset, source, day, now)[
-            "apiCalls"
-        ]
+        counts[to_utc_iso(day)] = usage.day_usage(dataset, destinations, day, now)["apiCalls"]
         day += DAY
     return counts
 
@@ -169,7 +168,8 @@ def test_event_volume_rows_per_bucket_and_group_add_up_to_what_each_source_recei
     for source in usage.source_ids(dataset):
         counted = [r for r in rows if r["sourceId"] == source and r["time"] == to_utc_iso(day)]
         assert len(counted) == 9  # 3 event names x 3 event types
-        received = usage.source_counts(dataset, source, day, day + DAY, now)
+        destinations = usage.destinations_by_source(dataset)[source]
+        received = usage.source_counts(dataset, destinations, day, day + DAY, now)
         assert sum(r["count"] for r in counted) == received["successfully-received"]
     assert (
         duplicates([(r["time"], r["sourceId"], r["eventName"], r["eventType"]) for r in rows]) == []
