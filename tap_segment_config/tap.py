@@ -67,8 +67,9 @@ class TapSegmentConfig(VendorTap):
             "start_date",
             th.DateTimeType,
             title="Start date",
-            description="First delivery-metrics window to sync (UTC). Older than Segment keeps "
-            "for the granularity: clamped, with a warning. Unset: as far back as allowed.",
+            description="Where every incremental stream starts (UTC). Older than Segment keeps "
+            "for a granularity: clamped, with a warning. Unset: as far back as allowed (usage: "
+            "the previous month's start; audit events: all).",
         ),
         th.Property(
             "delivery_metrics_granularity",
