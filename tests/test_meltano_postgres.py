@@ -39,6 +39,8 @@ TYPED_COLUMNS = {
     "tap-segment-config": {
         ("delivery_metrics", "windowStart"): TIMESTAMPTZ,
         ("destinations", "metadata"): "jsonb",
+        ("usage_mtu_daily", "timestamp"): TIMESTAMPTZ,
+        ("delivery_overview", "time"): TIMESTAMPTZ,
     },
     "tap-apivideo-analytics": {("video_plays", "date"): TIMESTAMPTZ},
 }
