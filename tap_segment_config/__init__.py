@@ -1,1 +1,1 @@
-"""tap-segment-config: Segment destinations, their subscriptions and delivery metrics."""
+"""tap-segment-config: Segment destinations, delivery metrics, usage, event volume, audit trail."""

@@ -42,7 +42,7 @@ STREAM_TYPES: tuple[type[SegmentStream], ...] = (
 
 
 class TapSegmentConfig(VendorTap):
-    """Segment destinations, their action subscriptions and delivery metrics (Public API)."""
+    """Segment destinations, metrics, usage, event volume, audit trail, delivery overview."""
 
     name = "tap-segment-config"
     rate_limit_policy = SEGMENT_RATE_LIMITS

@@ -20,5 +20,12 @@ def emulator() -> Iterator[EmulatorServer]:
 
 @pytest.fixture
 def config(emulator: EmulatorServer) -> dict[str, Any]:
-    """Settings pointing the tap at the emulator; short timeouts keep fault tests quick."""
-    return SEGMENT.config(emulator, request_timeout=2, max_retries=3)
+    """Settings pointing the tap at the emulator; short timeouts keep fault tests quick; the
+    time series in few rows (delivery overview totals per stage, event volume per source)."""
+    return SEGMENT.config(
+        emulator,
+        request_timeout=2,
+        max_retries=3,
+        delivery_overview_group_by=[],
+        event_volume_group_by=["source"],
+    )

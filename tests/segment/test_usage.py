@@ -103,7 +103,7 @@ def overview(emulator, config, state=None, **settings) -> SyncResult:
 
 
 def test_delivery_overview_adds_up_with_the_delivery_metrics_of_the_same_day(emulator, config):
-    result = overview(emulator, config)
+    result = overview(emulator, config, delivery_overview_group_by=["eventType", "discardReason"])
     dataset, now = emulator.app.dataset, emulator.clock.now()
     day = datetime(2026, 11, 18, tzinfo=UTC)
     rows = [r for r in result.records("delivery_overview") if r["time"] == to_utc_iso(day)]
@@ -122,7 +122,10 @@ def test_delivery_overview_adds_up_with_the_delivery_metrics_of_the_same_day(emu
 
 def test_delivery_overview_requests_stay_within_the_granularity_limits(emulator, config):
     overview(
-        emulator, config, delivery_overview_granularity="MINUTE", delivery_overview_group_by=[]
+        emulator,
+        config,
+        delivery_overview_granularity="MINUTE",
+        destination_ids=[emulator.app.dataset.destinations[0]["id"]],
     )
     now = emulator.clock.now()
     asked = [e for e in emulator.log.entries() if e.path.startswith("/delivery-overview/")]
@@ -135,7 +138,8 @@ def test_delivery_overview_requests_stay_within_the_granularity_limits(emulator,
 
 
 def test_the_open_bucket_is_read_again_and_upserts_with_its_final_count(emulator, config):
-    settings = {"delivery_overview_granularity": "HOUR", "delivery_overview_group_by": []}
+    one = emulator.app.dataset.destinations[0]["id"]
+    settings = {"delivery_overview_granularity": "HOUR", "destination_ids": [one]}
     first = overview(emulator, config, **settings)
     emulator.clock.advance(timedelta(hours=2))
     second = overview(emulator, config, state=first.state, **settings)
@@ -161,7 +165,8 @@ def test_the_open_bucket_is_read_again_and_upserts_with_its_final_count(emulator
 def test_event_volume_rows_per_bucket_and_group_add_up_to_what_each_source_received(
     emulator, config
 ):
-    result = sync(emulator, config, "event_volume")
+    grouped = config | {"event_volume_group_by": ["source", "eventName", "eventType"]}
+    result = sync(emulator, grouped, "event_volume")
     rows = result.records("event_volume")
     dataset, now = emulator.app.dataset, emulator.clock.now()
     day = datetime(2026, 11, 18, tzinfo=UTC)
