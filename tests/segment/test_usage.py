@@ -208,3 +208,24 @@ def test_without_the_audit_trail_the_stream_is_skipped_with_one_warning(emulator
         p.get("replication_key_value")
         for p in result.state["bookmarks"]["audit_events"].get("partitions", [])
     )
+
+
+def test_a_sync_failing_between_two_stages_of_a_window_resumes_without_gap(emulator, config):
+    one = emulator.app.dataset.destinations[0]["id"]
+    settings = {"delivery_overview_granularity": "HOUR", "destination_ids": [one]}
+    # the second window's successful-delivery request fails (no retries)
+    emulator.faults.arm("status", path="/delivery-overview/successful-delivery", after=1)
+    catalog = selecting(config, "destinations", "delivery_overview")
+    failed = run_tap(TapSegmentConfig, config | settings | {"max_retries": 0}, catalog=catalog)
+    assert failed.error is not None
+    (partition,) = failed.state["bookmarks"]["delivery_overview"]["partitions"]
+    first_window = partition["replication_key_value"]  # the first window's last bucket
+    resumed = overview(emulator, config, state=failed.state, **settings)
+    assert min(r["time"] for r in resumed.records("delivery_overview")) == first_window
+    whole = overview(emulator, config, **settings)
+
+    def keys(*results: SyncResult) -> set[tuple]:
+        rows = [r for result in results for r in result.records("delivery_overview")]
+        return {tuple(r[k] for k in OVERVIEW_KEY) for r in rows}
+
+    assert keys(failed, resumed) == keys(whole)  # every stage of every bucket
