@@ -46,19 +46,25 @@ def test_a_stopped_sync_writes_its_state_before_it_exits(emulator, tmp_path: Pat
     emulator.faults.arm("slow", path=METRICS, delay=60, after=4 * 14)
     config_path = tmp_path / "config.json"
     config_path.write_text(json.dumps(SEGMENT.config(emulator, **HELD_BACK)))
-    with subprocess.Popen(
-        [str(BIN / SEGMENT.name), "--config", str(config_path)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as tap:
+    output = (tmp_path / "out.jsonl").open("w+")  # a file: a full pipe would block the tap
+    with (
+        output,
+        subprocess.Popen(
+            [str(BIN / SEGMENT.name), "--config", str(config_path)],
+            stdout=output,
+            stderr=subprocess.PIPE,
+            text=True,
+        ) as tap,
+    ):
         deadline = time.monotonic() + 60
         # The listing and four destinations answered; the next request is held for a minute.
         while len(emulator.log.entries()) < 1 + 4 * 14:
             assert time.monotonic() < deadline, "the tap never reached the slow request"
             time.sleep(0.05)
         tap.send_signal(signal.SIGTERM)
-        out, err = tap.communicate(timeout=60)
+        _, err = tap.communicate(timeout=60)
+        output.seek(0)
+        out = output.read()
     record_output(out, err)
     states = [m["value"] for m in parse_messages(out) if m["type"] == "STATE"]
     assert states
