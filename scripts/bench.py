@@ -107,6 +107,16 @@ def segment_minimum(tally: Counter) -> dict[str, int]:
         "source_warehouse_connections": count_of(tally, "warehouses"),
         "tracking_plan_rules": count_of(tally, "tracking_plans"),
         "group_members": count_of(tally, "groups"),
+        # usage, event volume, audit trail, delivery overview
+        **{
+            stream: sum(pages(n, 1000) for n in keys_of(tally, stream).values())  # per period
+            for stream in SEGMENT_USAGE_STREAMS
+        },
+        "event_volume": pages(len(keys_of(tally, "event_volume")), 1000),  # one 30-day window
+        "audit_events": pages(count_of(tally, "audit_events"), 1000),
+        # three stages per partition, one 30-day DAY window each
+        "delivery_overview": 3 * len(keys_of(tally, "delivery_overview")),
+        "delivery_overview_sources": 3 * len(keys_of(tally, "delivery_overview_sources")),
     }
 
 
@@ -124,6 +134,25 @@ SEGMENT_WORKSPACE_LISTS = (
     "catalog_destinations",
     "catalog_warehouses",
 )
+
+
+SEGMENT_USAGE_STREAMS = (
+    "usage_api_calls_daily",
+    "usage_api_calls_per_source_daily",
+    "usage_mtu_daily",
+    "usage_mtu_per_source_daily",
+)
+
+
+def segment_tally(stream: str, record: dict) -> Any:
+    """Usage pages per period; event volume per group; delivery overview per partition."""
+    if stream in SEGMENT_USAGE_STREAMS:
+        return record["period"]
+    if stream == "event_volume":
+        return (record["sourceId"], record["eventName"], record["eventType"])
+    if stream == "delivery_overview":
+        return (record["sourceId"], record["destinationId"])
+    return record["sourceId"] if stream == "delivery_overview_sources" else None
 
 
 def launchdarkly_minimum(tally: Counter) -> dict[str, int]:
@@ -226,7 +255,12 @@ SCENARIOS = [
             # one request per record (a metrics window): kept to ~1/7 of the scale in records
             segment.SegmentDataset.generate(seed=3, destinations=max(1, scale // 100))
         ),
-        settings=lambda e: {"api_url": e.url, "api_token": segment.DEFAULT_TOKEN},
+        settings=lambda e: {
+            "api_url": e.url,
+            "api_token": segment.DEFAULT_TOKEN,
+            # delivery overview totals per stage: one row per partition and day
+            "delivery_overview_group_by": [],
+        },
         streams={
             "destinations": r"^/destinations$",
             "destination_subscriptions": r"/subscriptions$",
@@ -249,12 +283,25 @@ SCENARIOS = [
             "catalog_sources": r"^/catalog/sources$",
             "catalog_destinations": r"^/catalog/destinations$",
             "catalog_warehouses": r"^/catalog/warehouses$",
+            # usage, event volume, audit trail, delivery overview
+            "usage_api_calls_daily": r"^/usage/api-calls/daily$",
+            "usage_api_calls_per_source_daily": r"^/usage/api-calls/sources/daily$",
+            "usage_mtu_daily": r"^/usage/mtu/daily$",
+            "usage_mtu_per_source_daily": r"^/usage/mtu/sources/daily$",
+            "event_volume": r"^/events/volume$",
+            "audit_events": r"^/audit-events$",
+            "delivery_overview": (
+                r"^/delivery-overview/(filtered-at-destination|successful-delivery|failed-delivery)$"
+            ),
+            "delivery_overview_sources": (
+                r"^/delivery-overview/(successfully-received|failed-on-ingest|filtered-at-source)$"
+            ),
         },
         items=lambda body: next(
             (v for v in body["data"].values() if isinstance(v, list)), [body["data"]]
         ),
         bare_auth=lambda e: {"Authorization": f"Bearer {segment.DEFAULT_TOKEN}"},
-        tally=lambda stream, record: None,
+        tally=segment_tally,
         minimum=segment_minimum,
         # One delivery-metrics request per record: 1,000 destinations (~15k records, ~14k
         # requests) is as far as a run of minutes goes.

@@ -1,1 +1,2 @@
-"""tap-segment-config: Segment destinations, delivery metrics and the workspace configuration."""
+"""tap-segment-config: Segment destinations, delivery metrics, the workspace configuration, usage,
+event volume, audit trail and delivery overview."""

@@ -69,3 +69,18 @@ class SegmentListStream(SegmentStream):
 def _describe_error(error: dict[str, Any]) -> str:
     message = str(error.get("message") or error.get("type") or "error")
     return f"{message} (field {error['field']})" if error.get("field") else message
+
+
+def learn_server_time(stream: SegmentStream, path: str, params: dict[str, Any]) -> None:
+    """Get one answer from the server before planning on its clock (unless one came already).
+
+    "Today", open buckets and the granularity horizons are the server's: windows planned on a
+    skewed local clock could ask for a range Segment refuses, or emit a day still running. A
+    stream that runs first probes with a small request of its own endpoint.
+    """
+    if stream.runtime.server_clock.known:
+        return
+    probe = stream.build_prepared_request(
+        method="GET", url=stream.url_base + path, params=params, headers=stream.http_headers
+    )
+    stream.request_decorator(stream._request)(probe, None)

@@ -417,3 +417,90 @@ CATALOG_DESTINATION = th.PropertiesList(
     th.Property("id", th.StringType, required=True),
     *(prop for name, prop in DESTINATION_METADATA.wrapped.items() if name != "id"),
 )
+
+
+# -- Usage, event volume, audit trail and delivery overview (docs/api/segment.md §12-§16) ------
+
+#: The kinds of monthly tracked users a snapshot counts (MtuSnapshotV1).
+MTU_COUNTS = ("anonymous", "anonymousIdentified", "identified", "neverIdentified")
+#: Delivery Overview's group-by dimensions; ``*`` in a row where it was not grouped by.
+OVERVIEW_DIMENSIONS = ("eventName", "eventType", "discardReason", "appVersion")
+
+
+def _counted(name: str, what: str) -> list[th.Property]:
+    return [
+        th.Property(
+            f"{name}Cumulative",
+            th.IntegerType,
+            description=f"{what} since the period's start, as Segment serves it: do not sum.",
+        ),
+        th.Property(name, th.IntegerType, description=f"{what} of this day alone: sums."),
+    ]
+
+
+def _usage(*properties: th.Property, per_source: bool) -> th.PropertiesList:
+    return th.PropertiesList(
+        *([th.Property("sourceId", th.StringType, required=True)] if per_source else []),
+        th.Property("timestamp", th.DateTimeType, required=True, description="The day (UTC)."),
+        th.Property("period", th.DateTimeType, description="The usage month it belongs to."),
+        *properties,
+    )
+
+
+def _mtu(*, per_source: bool) -> th.PropertiesList:
+    return _usage(
+        th.Property("periodStart", th.IntegerType, description="Usage period start (Unix s)."),
+        th.Property("periodEnd", th.IntegerType, description="Usage period end (Unix s)."),
+        *(p for kind in MTU_COUNTS for p in _counted(kind, f"{kind} users")),
+        per_source=per_source,
+    )
+
+
+USAGE_API_CALLS = _usage(*_counted("apiCalls", "API calls"), per_source=False)
+USAGE_API_CALLS_PER_SOURCE = _usage(*_counted("apiCalls", "API calls"), per_source=True)
+USAGE_MTU = _mtu(per_source=False)
+USAGE_MTU_PER_SOURCE = _mtu(per_source=True)
+
+EVENT_VOLUME = th.PropertiesList(
+    th.Property("granularity", th.StringType, required=True),
+    th.Property("time", th.DateTimeType, required=True, description="The bucket's start."),
+    th.Property("sourceId", th.StringType, required=True, description="`*`: not grouped."),
+    th.Property("sourceName", th.StringType),
+    th.Property("sourceSlug", th.StringType),
+    th.Property("eventName", th.StringType, required=True, description="`*`: not grouped."),
+    th.Property("eventType", th.StringType, required=True, description="`*`: not grouped."),
+    th.Property("count", th.IntegerType, description="Events in the bucket."),
+)
+
+AUDIT_EVENT = th.PropertiesList(
+    th.Property("id", th.StringType, required=True),
+    th.Property("timestamp", th.DateTimeType, required=True),
+    th.Property("type", th.StringType, description='What happened, e.g. "Source Created".'),
+    th.Property("actor", th.StringType),
+    th.Property("actorEmail", th.StringType),
+    th.Property("resourceId", th.StringType),
+    th.Property("resourceType", th.StringType),
+    th.Property("resourceName", th.StringType),
+)
+
+
+def _overview(*, per_destination: bool) -> th.PropertiesList:
+    return th.PropertiesList(
+        th.Property("sourceId", th.StringType, required=True),
+        *([th.Property("destinationId", th.StringType, required=True)] if per_destination else []),
+        th.Property("stage", th.StringType, required=True, description="The pipeline stage."),
+        th.Property("granularity", th.StringType, required=True),
+        th.Property("time", th.DateTimeType, required=True, description="The bucket's start."),
+        *(
+            th.Property(name, th.StringType, required=True, description="`*`: not grouped.")
+            for name in OVERVIEW_DIMENSIONS
+        ),
+        th.Property("count", th.IntegerType, description="Events in the bucket."),
+        th.Property(
+            "retryCount", th.IntegerType, description="Retries, where Segment counts them."
+        ),
+    )
+
+
+DELIVERY_OVERVIEW = _overview(per_destination=True)
+DELIVERY_OVERVIEW_SOURCES = _overview(per_destination=False)

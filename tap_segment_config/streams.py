@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlparse
 
 import requests
 from singer_sdk.helpers.types import Context
+from singer_sdk.pagination import BaseAPIPaginator
 from typing_extensions import override
 
 from tap_common.deletes import FullTableStream
@@ -17,11 +18,20 @@ from tap_common.gated import GatedStream
 from tap_common.pagination import WindowPaginator
 from tap_common.payload import json_payload
 from tap_common.redaction import fingerprint
-from tap_common.timeutil import iso_ms, to_utc_iso
+from tap_common.timeutil import EPOCH, iso_ms, parse_utc, to_utc_iso
 from tap_common.windowed import WindowedStream
-from tap_common.windows import CalendarWindows, Window, WindowRules, plan_windows
+from tap_common.windows import (
+    HORIZON_MARGIN,
+    CalendarWindows,
+    Unit,
+    Window,
+    WindowRules,
+    ceil_to,
+    floor_to,
+    plan_windows,
+)
 from tap_segment_config import schemas
-from tap_segment_config.client import SegmentListStream, SegmentStream
+from tap_segment_config.client import SegmentListStream, SegmentStream, learn_server_time
 
 # How far back Segment keeps delivery metrics per granularity (docs/api/segment.md §6). A
 # request may span at most 4 hours (MINUTE), 7 days (HOUR) or 14 days (DAY): one unit always fits.
@@ -525,3 +535,426 @@ WORKSPACE_STREAM_TYPES: tuple[type[SegmentStream], ...] = (
     CatalogDestinationsStream,
     CatalogWarehousesStream,
 )
+
+
+# -- Usage, event volume, audit trail and delivery overview (docs/api/segment.md §12-§16) ------
+
+#: The one state partition of a workspace-wide series (the API token's workspace).
+WORKSPACE: list[dict[str, Any]] = [{"workspace": "token"}]
+#: Marks a dimension not grouped by in a key column (key columns cannot be null).
+ALL = "*"
+DAY = timedelta(days=1)
+# Granularity -> (widest range, oldest start) of Delivery Overview (docs/api/segment.md §15);
+# event volume is held to the same (UNVERIFIED, §13).
+BUCKET_LIMITS: dict[str, tuple[Unit, timedelta, timedelta]] = {
+    "MINUTE": ("minute", timedelta(hours=4), timedelta(hours=48)),
+    "HOUR": ("hour", timedelta(days=14), timedelta(days=30)),
+    "DAY": ("day", timedelta(days=30), timedelta(days=30)),
+}
+# Segment recommends querying event volume a minute behind the clock (docs/api/segment.md §13).
+LAG = timedelta(minutes=1)
+# Audit events are re-read this far behind the bookmark, for events recorded late.
+AUDIT_LOOKBACK = timedelta(hours=1)
+
+
+def month_of(moment: datetime) -> datetime:
+    """The first instant of ``moment``'s UTC month."""
+    return floor_to(moment, "day").replace(day=1)
+
+
+def next_month(month: datetime) -> datetime:
+    """The first instant of the month after ``month`` (a month start)."""
+    return (month + timedelta(days=32)).replace(day=1)
+
+
+class UsageStream(WindowedStream[str], SegmentListStream):
+    """A daily usage series, read one monthly ``period`` per window.
+
+    Segment serves each day's value cumulated since the period's start, the running day
+    included. A window is the days of one month from the bookmark on, up to the last day that
+    has ended; the period is read whole (the day before the first one emitted gives its own
+    count). ``<count>Cumulative`` keeps the value as served; ``<count>`` is the day's own
+    (cumulative minus the day before's, the first day of a period as served): only those add up.
+    """
+
+    primary_keys: tuple[str, ...] = ("timestamp",)
+    replication_key = "timestamp"
+    #: The counts of a snapshot (its bigint strings).
+    counts: tuple[str, ...] = ("apiCalls",)
+    #: Where the page's snapshots are.
+    snapshots: str = "dailyWorkspaceAPICallsUsage"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._served: dict[tuple[str | None, datetime], dict[str, int]] = {}
+
+    @property
+    @override
+    def partitions(self) -> list[dict[str, Any]]:
+        return WORKSPACE
+
+    @override
+    def windows(self, context: Context) -> CalendarWindows:
+        """Per month from the bookmark's next day (or ``start_date``, else last month's start)
+        to the server's today (exclusive); the current month again each run."""
+        now = self.runtime.server_clock.now()
+        learn_server_time(
+            self,
+            self.path,
+            {"period": month_of(now - DAY).date().isoformat(), "pagination.count": 1},
+        )
+        today = floor_to(self.runtime.server_clock.now(), "day")
+        start = self.resume_start(context, unit="day") or month_of(month_of(today) - DAY)
+        windows = []
+        month = month_of(start)
+        while month < today:
+            windows.append(Window(max(start, month), min(next_month(month), today)))
+            month = next_month(month)
+        self._served = {}
+        return CalendarWindows(windows)
+
+    @override
+    def window_params(self, window: Window, context: Context, page: str | None) -> dict[str, Any]:
+        """The period (the month's first day) and the page."""
+        return {
+            "period": month_of(window.start).date().isoformat(),
+            "pagination.count": self.config["page_size"],
+            "pagination.cursor": page,
+        }
+
+    @override
+    def window_records(self, window: Window, response: requests.Response) -> Iterable[dict]:
+        """The window's days; each with its cumulative counts and its own."""
+        period = month_of(window.start)
+        for snapshot in json_payload(response)["data"][self.snapshots]:
+            day = parse_utc(snapshot["timestamp"])
+            source = snapshot.get("sourceId")
+            served = {name: int(snapshot[name]) for name in self.counts}
+            self._served[source, day] = served
+            if not window.start <= day < window.end:
+                continue  # before the bookmark (read for the next day's count), or not ended
+            before = {} if day == period else self._served.get((source, day - DAY))
+            if before is None:
+                msg = f"{self.name}: Segment served {to_utc_iso(day)} before the day preceding it"
+                raise RuntimeError(msg)
+            record = {key: value for key, value in snapshot.items() if key not in self.counts}
+            record["timestamp"] = to_utc_iso(day)
+            record["period"] = to_utc_iso(period)
+            for name, value in served.items():
+                record[f"{name}Cumulative"] = value
+                record[name] = value - before.get(name, 0)
+            yield record
+
+
+class UsageApiCallsDailyStream(UsageStream):
+    """Workspace API calls per day (cumulative within the month, and the day's own)."""
+
+    name = "usage_api_calls_daily"
+    path = "/usage/api-calls/daily"
+    schema = schemas.USAGE_API_CALLS.to_dict()
+
+
+class UsageApiCallsPerSourceDailyStream(UsageStream):
+    """API calls per source and day."""
+
+    name = "usage_api_calls_per_source_daily"
+    path = "/usage/api-calls/sources/daily"
+    primary_keys = ("sourceId", "timestamp")
+    snapshots = "dailyPerSourceAPICallsUsage"
+    schema = schemas.USAGE_API_CALLS_PER_SOURCE.to_dict()
+
+
+class UsageMtuDailyStream(UsageStream):
+    """Workspace monthly tracked users per day, by kind of user."""
+
+    name = "usage_mtu_daily"
+    path = "/usage/mtu/daily"
+    counts = schemas.MTU_COUNTS
+    snapshots = "dailyWorkspaceMTUUsage"
+    schema = schemas.USAGE_MTU.to_dict()
+
+
+class UsageMtuPerSourceDailyStream(UsageStream):
+    """Monthly tracked users per source and day."""
+
+    name = "usage_mtu_per_source_daily"
+    path = "/usage/mtu/sources/daily"
+    primary_keys = ("sourceId", "timestamp")
+    counts = schemas.MTU_COUNTS
+    snapshots = "dailyPerSourceMTUUsage"
+    schema = schemas.USAGE_MTU_PER_SOURCE.to_dict()
+
+
+def bucket_windows(
+    stream: WindowedStream[Any], context: Context, granularity: str, end: datetime
+) -> CalendarWindows:
+    """The widest legal windows from the last bucket read (re-read: it may have been open) to
+    ``end``; a start beyond the granularity's horizon is moved up, with a warning."""
+    unit, widest, oldest = BUCKET_LIMITS[granularity]
+    now = stream.runtime.server_clock.now()
+    horizon = ceil_to(now - oldest + HORIZON_MARGIN, unit)
+    resumed = stream.resume_start(context)
+    start = horizon if resumed is None else floor_to(resumed, unit)
+    if start < horizon:
+        stream.logger.warning(
+            "%s: %s is older than Segment keeps %s buckets; starting at %s",
+            stream.name,
+            to_utc_iso(start),
+            granularity,
+            to_utc_iso(horizon),
+        )
+        start = horizon
+    windows = []
+    while start < end:
+        windows.append(Window(start, min(start + widest, end)))
+        start = windows[-1].end
+    return CalendarWindows(windows)
+
+
+def dimension(entry: dict[str, Any], name: str) -> str:
+    """A group's value of a dimension, or ALL when not grouped by it."""
+    value = entry.get(name)
+    return ALL if value is None else str(value)
+
+
+class EventVolumeStream(WindowedStream[str], SegmentListStream):
+    """Events per bucket of the configured granularity, per source, event name and type.
+
+    Windows are the widest the granularity allows, each response holding every bucket of it.
+    The bookmark is the last bucket read, still open then: the next run starts with it again,
+    and its row is replaced (upserted) with the final count.
+    """
+
+    name = "event_volume"
+    path = "/events/volume"
+    route_limit = (60, 60.0)  # 60 requests per minute of its own (docs/api/segment.md §13)
+    primary_keys = ("granularity", "time", "sourceId", "eventName", "eventType")
+    replication_key = "time"
+    schema = schemas.EVENT_VOLUME.to_dict()
+
+    @property
+    @override
+    def partitions(self) -> list[dict[str, Any]]:
+        return [{"granularity": self.config["event_volume_granularity"]}]
+
+    @override
+    def windows(self, context: Context) -> CalendarWindows:
+        """From the last bucket read to a minute ago, in the widest legal windows."""
+        yesterday = floor_to(self.runtime.server_clock.now(), "day") - DAY
+        learn_server_time(
+            self,
+            self.path,
+            {
+                "granularity": "DAY",
+                "startTime": iso_ms(yesterday - DAY),
+                "endTime": iso_ms(yesterday),
+            },
+        )
+        end = self.runtime.server_clock.now() - LAG
+        return bucket_windows(self, context, context["granularity"], end)
+
+    @override
+    def window_params(self, window: Window, context: Context, page: str | None) -> dict[str, Any]:
+        return {
+            "granularity": context["granularity"],
+            "startTime": iso_ms(window.start),
+            "endTime": iso_ms(window.end),
+            "groupBy": ",".join(self.config["event_volume_group_by"]) or None,
+            "pagination.count": self.config["page_size"],
+            "pagination.cursor": page,
+        }
+
+    @override
+    def window_records(self, window: Window, response: requests.Response) -> Iterable[dict]:
+        """One row per group and bucket."""
+        granularity = parse_qs(urlparse(response.url).query)["granularity"][0]
+        for entry in json_payload(response)["data"]["result"]:
+            source = entry.get("source") or {}
+            for point in entry.get("series", []):
+                yield {
+                    "granularity": granularity,
+                    "time": to_utc_iso(point["time"]),
+                    "sourceId": source.get("id") or ALL,
+                    "sourceName": source.get("name"),
+                    "sourceSlug": source.get("slug"),
+                    "eventName": dimension(entry, "eventName"),
+                    "eventType": dimension(entry, "eventType"),
+                    "count": point["count"],
+                }
+
+
+class AuditEventsStream(GatedStream, WindowedStream[str], SegmentListStream):
+    """The workspace's Audit Trail; incremental on ``timestamp`` with a look-back.
+
+    One window from an hour before the bookmark to now, paged newest first; the bookmark moves
+    once the window is read whole. Events of the look-back come again and upsert by ``id``.
+    Without the Audit Trail entitlement the stream is skipped with one warning.
+    """
+
+    name = "audit_events"
+    feature = "the Audit Trail"
+    path = "/audit-events"
+    primary_keys = ("id",)
+    replication_key = "timestamp"
+    records_jsonpath = "$.data.events[*]"
+    schema = schemas.AUDIT_EVENT.to_dict()
+
+    @property
+    @override
+    def partitions(self) -> list[dict[str, Any]]:
+        return WORKSPACE
+
+    @override
+    def feature_unavailable(self, response: requests.Response) -> bool:
+        """Segment names the Audit Trail in the refusal (docs/api/segment.md §14)."""
+        return response.status_code in (403, 404, 422) and "audit trail" in response.text.lower()
+
+    @override
+    def windows(self, context: Context) -> CalendarWindows:
+        start = self.resume_start(context, lookback=AUDIT_LOOKBACK)
+        return CalendarWindows([Window(start or EPOCH, self.runtime.server_clock.now())])
+
+    @override
+    def window_params(self, window: Window, context: Context, page: str | None) -> dict[str, Any]:
+        """Events from the window's start (all of them on a first sync); the API's end."""
+        return {
+            "startTime": iso_ms(window.start) if window.start > EPOCH else None,
+            "pagination.count": self.config["page_size"],
+            "pagination.cursor": page,
+        }
+
+    @override
+    def window_records(self, window: Window, response: requests.Response) -> Iterable[dict]:
+        for event in json_payload(response)["data"]["events"]:
+            yield {**event, "timestamp": to_utc_iso(event["timestamp"])}
+
+
+class StagePaginator(BaseAPIPaginator[tuple[int, str | None]]):
+    """The pages of each Delivery Overview stage in turn: (stage index, cursor)."""
+
+    def __init__(self, stages: int) -> None:
+        super().__init__((0, None))
+        self._stages = stages
+
+    @override
+    def get_next(self, response: requests.Response) -> tuple[int, str | None] | None:
+        stage, _ = self.current_value
+        cursor = (json_payload(response)["data"].get("pagination") or {}).get("next")
+        if cursor:
+            return stage, cursor
+        return (stage + 1, None) if stage + 1 < self._stages else None
+
+
+class DeliveryOverviewStream(WindowedStream[tuple[int, str | None]], SegmentStream):
+    """Delivery Overview counts per bucket of a destination's pipeline stages.
+
+    Every window is read for each stage (pages of a window run through the stages), so the
+    bookmark, per (source, destination), moves only once all stages of a window are read. The
+    last bucket read (open then) is read again next run and upserts.
+    """
+
+    name = "delivery_overview"
+    path = "/delivery-overview/{stage}"
+    stages: tuple[str, ...] = ("filtered-at-destination", "successful-delivery", "failed-delivery")
+    primary_keys: tuple[str, ...] = (
+        "sourceId",
+        "destinationId",
+        "stage",
+        "granularity",
+        "time",
+        *schemas.OVERVIEW_DIMENSIONS,
+    )
+    replication_key = "time"
+    schema = schemas.DELIVERY_OVERVIEW.to_dict()
+    parent_stream_type = DestinationsStream
+    state_partitioning_keys: list[str] = ["sourceId", "destinationId"]  # noqa: RUF012
+    #: Whether the stages are a destination's (else the source's own).
+    per_destination: ClassVar[bool] = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._pages = StagePaginator(len(self.stages))
+
+    @override
+    def windows(self, context: Context) -> CalendarWindows:
+        end = self.runtime.server_clock.now()
+        return bucket_windows(self, context, self.config["delivery_overview_granularity"], end)
+
+    @override
+    def get_new_paginator(self) -> StagePaginator:
+        self._pages = StagePaginator(len(self.stages))
+        return self._pages
+
+    @override
+    def get_url(self, context: Context | None) -> str:
+        """The stage being read."""
+        return f"{self.url_base}/delivery-overview/{self.stages[self._pages.current_value[0]]}"
+
+    def group_by(self, stage: str) -> list[str]:
+        """The configured dimensions the stage can be grouped by."""
+        wanted = self.config["delivery_overview_group_by"]
+        return [d for d in wanted if stage != "successfully-received" or d != "discardReason"]
+
+    @override
+    def window_params(
+        self, window: Window, context: Context, page: tuple[int, str | None] | None
+    ) -> dict[str, Any]:
+        stage, cursor = page or (0, None)
+        params = {
+            "sourceId": context["sourceId"],
+            "granularity": self.config["delivery_overview_granularity"].lower(),
+            "startTime": iso_ms(window.start),
+            "endTime": iso_ms(window.end),
+            "groupBy": ",".join(self.group_by(self.stages[stage])) or None,
+            "pagination.count": self.config["page_size"],
+            "pagination.cursor": cursor,
+        }
+        if self.per_destination:
+            params["destinationConfigId"] = context["destinationId"]
+        return params
+
+    @override
+    def window_records(self, window: Window, response: requests.Response) -> Iterable[dict]:
+        """One row per group and bucket."""
+        asked = parse_qs(urlparse(response.url).query)
+        stage = urlparse(response.url).path.rsplit("/", 1)[-1]
+        for entry in json_payload(response)["data"]["dataset"]:
+            for point in entry.get("series", []):
+                owner = {"sourceId": asked["sourceId"][0]}
+                if self.per_destination:
+                    owner["destinationId"] = asked["destinationConfigId"][0]
+                yield {
+                    **owner,
+                    "stage": stage,
+                    "granularity": asked["granularity"][0].upper(),
+                    "time": to_utc_iso(point["time"]),
+                    **{d: dimension(entry, d) for d in schemas.OVERVIEW_DIMENSIONS},
+                    "count": point["count"],
+                    "retryCount": point.get("retryCount"),
+                }
+
+
+class DeliveryOverviewSourcesStream(DeliveryOverviewStream):
+    """Delivery Overview counts per bucket of a source's stages (before any destination).
+
+    Partitioned per source: a source with several destinations is read once per run.
+    """
+
+    name = "delivery_overview_sources"
+    stages = ("successfully-received", "failed-on-ingest", "filtered-at-source")
+    primary_keys = ("sourceId", "stage", "granularity", "time", *schemas.OVERVIEW_DIMENSIONS)
+    schema = schemas.DELIVERY_OVERVIEW_SOURCES.to_dict()
+    state_partitioning_keys: list[str] = ["sourceId"]  # noqa: RUF012
+    per_destination = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sources_read: set[str] = set()
+
+    @override
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        """Each source once, whichever of its destinations comes first."""
+        if context is None or context["sourceId"] in self._sources_read:
+            return
+        self._sources_read.add(context["sourceId"])
+        yield from super().get_records(context)

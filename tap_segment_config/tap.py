@@ -12,10 +12,18 @@ from tap_common.tap import VendorTap, common_settings
 from tap_segment_config.client import SEGMENT_RATE_LIMITS
 from tap_segment_config.streams import (
     WORKSPACE_STREAM_TYPES,
+    AuditEventsStream,
     DeliveryMetricsStream,
+    DeliveryOverviewSourcesStream,
+    DeliveryOverviewStream,
     DestinationsStream,
     DestinationSubscriptionsStream,
+    EventVolumeStream,
     SegmentStream,
+    UsageApiCallsDailyStream,
+    UsageApiCallsPerSourceDailyStream,
+    UsageMtuDailyStream,
+    UsageMtuPerSourceDailyStream,
 )
 
 STREAM_TYPES: tuple[type[SegmentStream], ...] = (
@@ -23,11 +31,20 @@ STREAM_TYPES: tuple[type[SegmentStream], ...] = (
     DestinationSubscriptionsStream,
     DeliveryMetricsStream,
     *WORKSPACE_STREAM_TYPES,  # the workspace's configuration: sources, warehouses, IAM...
+    # usage, event volume, audit trail and delivery overview
+    UsageApiCallsDailyStream,
+    UsageApiCallsPerSourceDailyStream,
+    UsageMtuDailyStream,
+    UsageMtuPerSourceDailyStream,
+    EventVolumeStream,
+    AuditEventsStream,
+    DeliveryOverviewStream,
+    DeliveryOverviewSourcesStream,
 )
 
 
 class TapSegmentConfig(VendorTap):
-    """Segment destinations, delivery metrics and the workspace configuration (Public API)."""
+    """Segment destinations, workspace configuration, usage, audit trail, delivery overview."""
 
     name = "tap-segment-config"
     rate_limit_policy = SEGMENT_RATE_LIMITS
@@ -52,8 +69,9 @@ class TapSegmentConfig(VendorTap):
             "start_date",
             th.DateTimeType,
             title="Start date",
-            description="First delivery-metrics window to sync (UTC). Older than Segment keeps "
-            "for the granularity: clamped, with a warning. Unset: as far back as allowed.",
+            description="Where every incremental stream starts (UTC). Older than Segment keeps "
+            "for a granularity: clamped, with a warning. Unset: as far back as allowed (usage: "
+            "the previous month's start; audit events: all).",
         ),
         th.Property(
             "delivery_metrics_granularity",
@@ -77,6 +95,42 @@ class TapSegmentConfig(VendorTap):
             title="Emit write keys",
             description="Emit sources' write keys in the clear. Default: their stable sha256 "
             "fingerprints (a rotated key still shows as a change).",
+        ),
+        th.Property(
+            "event_volume_granularity",
+            th.StringType,
+            default="DAY",
+            allowed_values=["MINUTE", "HOUR", "DAY"],
+            title="Event volume granularity",
+            description="One event_volume row per group and minute, hour or day.",
+        ),
+        th.Property(
+            "event_volume_group_by",
+            th.ArrayType(th.StringType(allowed_values=["source", "eventName", "eventType"])),
+            default=["source", "eventName", "eventType"],
+            title="Event volume group-by",
+            description="The dimensions event_volume counts are split by; []: workspace totals.",
+        ),
+        th.Property(
+            "delivery_overview_granularity",
+            th.StringType,
+            default="DAY",
+            allowed_values=["MINUTE", "HOUR", "DAY"],
+            title="Delivery overview granularity",
+            description="Bucket size of delivery_overview(_sources). Segment keeps 48 hours of "
+            "MINUTE and 30 days of HOUR and DAY buckets.",
+        ),
+        th.Property(
+            "delivery_overview_group_by",
+            th.ArrayType(
+                th.StringType(
+                    allowed_values=["eventName", "eventType", "discardReason", "appVersion"]
+                )
+            ),
+            default=["eventName", "eventType", "discardReason"],
+            title="Delivery overview group-by",
+            description="The dimensions delivery_overview(_sources) counts are split by "
+            "(discardReason is not offered for successfully-received); []: totals per stage.",
         ),
         mark_deleted_rows_setting(
             "destinations",

@@ -118,3 +118,12 @@ def run_cli(
         parse_messages(completed.stdout), logs=completed.stderr, stdout=completed.stdout
     )
     return completed, result
+
+
+def selecting(tap_class: type[Tap], config: dict[str, Any], *streams: str) -> dict[str, Any]:
+    """The tap's catalog with only ``streams`` selected (their parents are still read)."""
+    catalog = tap_class(config=config, parse_env_config=False).catalog_dict
+    for entry in catalog["streams"]:
+        root = next(m for m in entry["metadata"] if not m["breadcrumb"])
+        root["metadata"]["selected"] = entry["tap_stream_id"] in streams
+    return catalog

@@ -91,6 +91,21 @@ SEGMENT = TapSetup(
         "catalog_sources": ("id",),
         "catalog_destinations": ("id",),
         "catalog_warehouses": ("id",),
+        # usage, event volume, audit trail, delivery overview
+        "usage_api_calls_daily": ("timestamp",),
+        "usage_api_calls_per_source_daily": ("sourceId", "timestamp"),
+        "usage_mtu_daily": ("timestamp",),
+        "usage_mtu_per_source_daily": ("sourceId", "timestamp"),
+        "event_volume": ("granularity", "time", "sourceId", "eventName", "eventType"),
+        "audit_events": ("id",),
+        "delivery_overview": (
+            *("sourceId", "destinationId", "stage", "granularity", "time"),
+            *("eventName", "eventType", "discardReason", "appVersion"),
+        ),
+        "delivery_overview_sources": (
+            *("sourceId", "stage", "granularity", "time"),
+            *("eventName", "eventType", "discardReason", "appVersion"),
+        ),
     },
 )
 LAUNCHDARKLY = TapSetup(

@@ -49,6 +49,8 @@ TYPED_COLUMNS = {
         ("functions", "createdAt"): TIMESTAMPTZ,
         ("sources", "writeKeys"): "ARRAY",  # of text
         ("tracking_plan_rules", "ruleVersion"): "bigint",
+        ("usage_mtu_daily", "timestamp"): TIMESTAMPTZ,
+        ("delivery_overview", "time"): TIMESTAMPTZ,
     },
     "tap-apivideo-analytics": {
         ("video_plays", "date"): TIMESTAMPTZ,

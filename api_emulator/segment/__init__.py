@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 from api_emulator.core import BudgetStatus, Request, Response, VendorApp, VendorError
 from api_emulator.data.segment import SegmentDataset
-from api_emulator.segment import workspace
+from api_emulator.segment import usage, workspace
 
 __all__ = ["DEFAULT_TOKEN", "NO_ACCESS_TOKEN", "SegmentApp", "SegmentDataset"]
 
@@ -58,7 +58,11 @@ class SegmentApp(VendorApp):
     """The destinations endpoints of one workspace."""
 
     name = "segment"
-    options: ClassVar[dict[str, Any]] = {"subscriptions_enabled": bool, **workspace.OPTIONS}
+    options: ClassVar[dict[str, Any]] = {
+        "subscriptions_enabled": bool,
+        **workspace.OPTIONS,
+        **usage.OPTIONS,
+    }
 
     def __init__(self, dataset: SegmentDataset, tokens: dict[str, str] | None = None) -> None:
         super().__init__()
@@ -74,6 +78,7 @@ class SegmentApp(VendorApp):
         self.add_admin_route("DELETE", "destinations/{id}", self.delete_destination)
         self.add_admin_route("DELETE", "subscriptions/{id}", self.delete_subscription)
         self.workspace = workspace.register(self)  # sources, warehouses, IAM, catalog...
+        usage.register(self)  # usage, event volume, audit trail, delivery overview
 
     def register_token(self, token: str, access: str = "full") -> str:
         """Accept one more token ("full" or "forbidden"); returns it."""

@@ -238,3 +238,86 @@ def test_the_future_has_no_events(server):
         endTime=iso(hour + timedelta(hours=1)),
     ).json()
     assert later != body  # the half hour that passed brought events
+
+
+# -- usage, event volume, audit trail, delivery overview (docs/api/segment.md §11-§15) ---------
+
+PAGE = {"pagination.count": 10}
+
+
+def overview_params(server, **params) -> dict:
+    destination = server.app.dataset.destinations[0]
+    return {
+        "sourceId": destination["sourceId"],
+        "destinationConfigId": destination["id"],
+        "granularity": "day",
+        "startTime": iso(NOW - timedelta(days=3)),
+        "endTime": iso(NOW - timedelta(days=1)),
+        **PAGE,
+    } | params
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "field"),
+    [
+        ("/usage/api-calls/daily", {}, "period"),
+        ("/usage/mtu/daily", {"period": "2026-11-15"}, "period"),
+        ("/usage/mtu/sources/daily", {"period": "November"}, "period"),
+        ("/events/volume", {"granularity": "WEEK"}, "granularity"),
+        ("/audit-events", {}, "pagination.count"),
+    ],
+)
+def test_new_routes_refuse_bad_parameters_with_a_422_naming_the_field(server, path, params, field):
+    response = get(server, path, **params)
+    assert response.status_code == 422
+    assert errors(response)[0]["field"] == field
+
+
+@pytest.mark.parametrize(
+    ("stage", "changes", "field"),
+    [
+        ("failed-delivery", {"destinationConfigId": None}, "destinationConfigId"),
+        ("successful-delivery", {"pagination.count": None}, "pagination.count"),
+        ("filtered-at-destination", {"granularity": "DAY"}, "granularity"),
+        ("successfully-received", {"groupBy": "discardReason"}, "groupBy"),
+        (
+            "failed-delivery",
+            {
+                "granularity": "minute",
+                "startTime": iso(NOW - timedelta(hours=9)),
+                "endTime": iso(NOW - timedelta(hours=1)),
+            },
+            "endTime",
+        ),  # 8 hours > 4 hours
+        (
+            "failed-on-ingest",
+            {"granularity": "minute", "endTime": iso(NOW - timedelta(days=2))},
+            "startTime",
+        ),  # older than 48 hours
+        ("successful-delivery", {"startTime": iso(NOW - timedelta(days=31))}, "startTime"),
+    ],
+)
+def test_delivery_overview_validates_each_stage_and_granularity_limit(
+    server, stage, changes, field
+):
+    params = {k: v for k, v in (overview_params(server) | changes).items() if v is not None}
+    response = get(server, f"/delivery-overview/{stage}", **params)
+    assert response.status_code == 422
+    assert errors(response)[0]["field"] == field
+
+
+def test_event_volume_has_its_own_budget_of_60_requests_a_minute(server):
+    params = {"granularity": "DAY", "startTime": iso(NOW - timedelta(days=1)), "endTime": iso(NOW)}
+    statuses = [get(server, "/events/volume", **params).status_code for _ in range(61)]
+    assert statuses == [200] * 60 + [429]
+    refused = get(server, "/events/volume", **params)
+    assert int(refused.headers["Retry-After"]) >= 1
+    assert get(server, "/destinations").status_code == 200  # the rest of the API is not limited
+
+
+def test_the_audit_trail_follows_the_workspace_entitlement(server):
+    assert get(server, "/audit-events", **PAGE).status_code == 200
+    server.app.set_options({"audit_trail_enabled": False})
+    response = get(server, "/audit-events", **PAGE)
+    assert response.status_code == 403
+    assert "Audit Trail" in errors(response)[0]["message"]

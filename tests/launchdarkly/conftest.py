@@ -12,6 +12,7 @@ from api_emulator import EmulatorServer
 from api_emulator.core import LoggedRequest
 from api_emulator.launchdarkly import PATH as FLAG_EVENTS_PATH
 from tap_launchdarkly_events.tap import TapLaunchDarklyEvents
+from tests import harness
 from tests.taps import LAUNCHDARKLY, LAUNCHDARKLY_ENVIRONMENTS, LAUNCHDARKLY_START
 
 
@@ -54,8 +55,4 @@ def flag_event_requests(emulator: EmulatorServer) -> list[LoggedRequest]:
 
 def selecting(config: dict[str, Any], *streams: str) -> dict[str, Any]:
     """The tap's catalog with only ``streams`` selected (their parents are still read)."""
-    catalog = TapLaunchDarklyEvents(config=config, parse_env_config=False).catalog_dict
-    for entry in catalog["streams"]:
-        root = next(m for m in entry["metadata"] if not m["breadcrumb"])
-        root["metadata"]["selected"] = entry["tap_stream_id"] in streams
-    return catalog
+    return harness.selecting(TapLaunchDarklyEvents, config, *streams)

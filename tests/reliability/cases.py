@@ -59,7 +59,13 @@ class TapCase:
 SEGMENT = TapCase(
     setup=taps.SEGMENT,
     data={"destinations": 4},
-    extra_settings={"page_size": 2},
+    extra_settings={
+        "page_size": 2,
+        # usage, event volume, audit trail, delivery overview: few rows
+        "start_date": "2026-11-16T00:00:00Z",
+        "event_volume_group_by": ["source"],
+        "delivery_overview_group_by": [],
+    },
     endpoints={
         "destinations": r"^/destinations$",
         "destination_subscriptions": r"/subscriptions$",
@@ -82,6 +88,19 @@ SEGMENT = TapCase(
         "catalog_sources": r"^/catalog/sources$",
         "catalog_destinations": r"^/catalog/destinations$",
         "catalog_warehouses": r"^/catalog/warehouses$",
+        # usage, event volume, audit trail, delivery overview
+        "usage_api_calls_daily": r"^/usage/api-calls/daily$",
+        "usage_api_calls_per_source_daily": r"^/usage/api-calls/sources/daily$",
+        "usage_mtu_daily": r"^/usage/mtu/daily$",
+        "usage_mtu_per_source_daily": r"^/usage/mtu/sources/daily$",
+        "event_volume": r"^/events/volume$",
+        "audit_events": r"^/audit-events$",
+        "delivery_overview": (
+            r"^/delivery-overview/(filtered-at-destination|successful-delivery|failed-delivery)$"
+        ),
+        "delivery_overview_sources": (
+            r"^/delivery-overview/(successfully-received|failed-on-ingest|filtered-at-source)$"
+        ),
     },
     fault_path="/destinations",
     cursor_paged=True,

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from api_emulator import EmulatorServer
-from tap_segment_config.tap import TapSegmentConfig
 from tests.taps import SEGMENT
 
 
@@ -21,18 +20,12 @@ def emulator() -> Iterator[EmulatorServer]:
 
 @pytest.fixture
 def config(emulator: EmulatorServer) -> dict[str, Any]:
-    """Settings pointing the tap at the emulator; short timeouts keep fault tests quick."""
-    return SEGMENT.config(emulator, request_timeout=2, max_retries=3)
-
-
-DESTINATION_STREAMS = ("destinations", "destination_subscriptions", "delivery_metrics")
-
-
-def selected(config: dict[str, Any], *streams: str) -> dict[str, Any]:
-    """The tap's catalog with only ``streams`` selected."""
-    catalog = TapSegmentConfig(config=config, parse_env_config=False).catalog_dict
-    for entry in catalog["streams"]:
-        for metadata in entry["metadata"]:
-            if not metadata["breadcrumb"]:
-                metadata["metadata"]["selected"] = entry["tap_stream_id"] in streams
-    return catalog
+    """Settings pointing the tap at the emulator; short timeouts keep fault tests quick; the
+    time series in few rows (delivery overview totals per stage, event volume per source)."""
+    return SEGMENT.config(
+        emulator,
+        request_timeout=2,
+        max_retries=3,
+        delivery_overview_group_by=[],
+        event_volume_group_by=["source"],
+    )

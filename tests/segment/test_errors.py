@@ -11,7 +11,7 @@ from api_emulator.segment import NO_ACCESS_TOKEN, SegmentApp, SegmentDataset
 from tap_common.errors import CredentialError
 from tap_segment_config.tap import TapSegmentConfig
 from tests.harness import run_tap
-from tests.segment.conftest import DESTINATION_STREAMS, selected
+from tests.segment.selection import DESTINATION_STREAMS, selecting
 from tests.taps import SEGMENT
 
 LISTING = "/destinations"
@@ -58,7 +58,7 @@ def test_a_429_without_retry_after_waits_what_ms_before_next_says():
 def test_the_throttle_keeps_within_the_rate_budget(emulator, config):
     config = one_destination(emulator, config)
     emulator.budget.configure(limit=4, window_seconds=1.0)
-    result = run_tap(TapSegmentConfig, config, catalog=selected(config, *DESTINATION_STREAMS))
+    result = run_tap(TapSegmentConfig, config, catalog=selecting(config, *DESTINATION_STREAMS))
     assert result.error is None
     statuses = [e.status for e in emulator.log.entries()]
     assert len(statuses) == 15  # listing, subscriptions, 13 daily windows

@@ -8,13 +8,14 @@ from collections import Counter
 from tap_common.messages import OUTPUT_PER_STATE
 from tap_segment_config.tap import TapSegmentConfig
 from tests.harness import run_tap
+from tests.segment.selection import DESTINATION_STREAMS, selecting
 from tests.taps import SEGMENT
 
 
 def test_many_destinations_cost_one_schema_per_stream_and_few_states():
     with SEGMENT.emulator(seed=11, destinations=150) as emulator:
         config = SEGMENT.config(emulator, delivery_metrics_granularity="DAY")
-        result = run_tap(TapSegmentConfig, config)
+        result = run_tap(TapSegmentConfig, config, catalog=selecting(config, *DESTINATION_STREAMS))
     assert result.error is None
     schemas = Counter(m["stream"] for m in result.messages if m["type"] == "SCHEMA")
     assert schemas == dict.fromkeys(SEGMENT.keys, 1)

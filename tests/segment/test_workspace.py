@@ -9,8 +9,8 @@ import requests
 from api_emulator.segment.workspace import FEATURES
 from tap_segment_config.tap import TapSegmentConfig
 from tests.harness import OUTPUTS, run_tap
-from tests.segment.conftest import selected
 from tests.segment.expected import WORKSPACE_STREAMS, expected_records
+from tests.segment.selection import selecting
 from tests.taps import SEGMENT
 
 #: Streams each feature switch of the emulator gates.
@@ -29,7 +29,9 @@ def by_key(records: list[dict], stream: str) -> list[dict]:
 
 
 def workspace_sync(config: dict, **kwargs):
-    return run_tap(TapSegmentConfig, config, catalog=selected(config, *WORKSPACE_STREAMS), **kwargs)
+    return run_tap(
+        TapSegmentConfig, config, catalog=selecting(config, *WORKSPACE_STREAMS), **kwargs
+    )
 
 
 def test_a_full_sync_yields_exactly_the_seeded_workspace_in_the_fewest_requests(emulator, config):
@@ -57,7 +59,7 @@ def test_a_full_sync_yields_exactly_the_seeded_workspace_in_the_fewest_requests(
 
 def test_write_keys_are_emitted_only_when_opted_in(emulator, config):
     config |= {"emit_write_keys": True}
-    result = run_tap(TapSegmentConfig, config, catalog=selected(config, "sources"))
+    result = run_tap(TapSegmentConfig, config, catalog=selecting(config, "sources"))
     seeded = {s["id"]: s["writeKeys"] for s in emulator.app.workspace.sources}
     assert {r["id"]: r["writeKeys"] for r in result.records("sources")} == seeded
     # This run emits write keys on purpose: keep them out of the suite's secret scan.
@@ -146,7 +148,7 @@ def test_the_rules_route_budget_of_its_own_is_waited_out(emulator, config):
         timeout=5,
     )
     assert with_budget.status_code == 204
-    result = run_tap(TapSegmentConfig, config, catalog=selected(config, "tracking_plan_rules"))
+    result = run_tap(TapSegmentConfig, config, catalog=selecting(config, "tracking_plan_rules"))
     assert result.error is None
     rules = [e for e in emulator.log.entries() if e.path.endswith("/rules")]
     assert [e.status for e in rules] == [200, 429, 200]  # the second plan's first try is refused
