@@ -18,7 +18,7 @@ def test_many_destinations_cost_one_schema_per_stream_and_few_states():
         result = run_tap(TapSegmentConfig, config, catalog=selecting(config, *DESTINATION_STREAMS))
     assert result.error is None
     schemas = Counter(m["stream"] for m in result.messages if m["type"] == "SCHEMA")
-    assert schemas == dict.fromkeys(SEGMENT.keys, 1)
+    assert schemas == dict.fromkeys(DESTINATION_STREAMS, 1)
     assert len(result.records("delivery_metrics")) == 150 * 13  # every destination, every day
     lines = result.stdout.splitlines()
     states = [len(line) for line in lines if json.loads(line)["type"] == "STATE"]
