@@ -319,6 +319,8 @@ class MediaWatchTimeStream(DataStream):
     path = "/data/buckets/play/media-id"
     primary_keys = ("date", "media_id")
     schema = schemas.MEDIA_WATCH_TIME.to_dict()
+    # The bookmark at the stream's level: the SDK adds no ``metric`` column to the records.
+    state_partitioning_keys: list[str] = []  # noqa: RUF012 (the SDK declares it a list)
 
     @property
     @override

@@ -539,7 +539,9 @@ WORKSPACE_STREAM_TYPES: tuple[type[SegmentStream], ...] = (
 
 # -- Usage, event volume, audit trail and delivery overview (docs/api/segment.md §12-§16) ------
 
-#: The one state partition of a workspace-wide series (the API token's workspace).
+#: The one context of a workspace-wide series (the API token's workspace). Its streams keep
+#: their bookmark at the stream's level (``state_partitioning_keys = []``), so the SDK adds no
+#: context column to their records.
 WORKSPACE: list[dict[str, Any]] = [{"workspace": "token"}]
 #: Marks a dimension not grouped by in a key column (key columns cannot be null).
 ALL = "*"
@@ -587,6 +589,8 @@ class UsageStream(WindowedStream[str], SegmentListStream):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._served: dict[tuple[str | None, datetime], dict[str, int]] = {}
+
+    state_partitioning_keys: list[str] = []  # noqa: RUF012 (the SDK declares it a list)
 
     @property
     @override
@@ -798,6 +802,8 @@ class AuditEventsStream(GatedStream, WindowedStream[str], SegmentListStream):
     replication_key = "timestamp"
     records_jsonpath = "$.data.events[*]"
     schema = schemas.AUDIT_EVENT.to_dict()
+
+    state_partitioning_keys: list[str] = []  # noqa: RUF012 (the SDK declares it a list)
 
     @property
     @override
