@@ -68,6 +68,20 @@ DEMO_TAPS = (
             "catalog_sources": ("id",),
             "catalog_destinations": ("id",),
             "catalog_warehouses": ("id",),
+            "usage_api_calls_daily": ("timestamp",),
+            "usage_api_calls_per_source_daily": ("sourceId", "timestamp"),
+            "usage_mtu_daily": ("timestamp",),
+            "usage_mtu_per_source_daily": ("sourceId", "timestamp"),
+            "event_volume": ("granularity", "time", "sourceId", "eventName", "eventType"),
+            "audit_events": ("id",),
+            "delivery_overview": (
+                *("sourceId", "destinationId", "stage", "granularity", "time"),
+                *("eventName", "eventType", "discardReason", "appVersion"),
+            ),
+            "delivery_overview_sources": (
+                *("sourceId", "stage", "granularity", "time"),
+                *("eventName", "eventType", "discardReason", "appVersion"),
+            ),
         },
     ),
     DemoTap(
@@ -104,6 +118,11 @@ DEMO_TAPS = (
             "event_keys": ("bucket_id", "app_name", "event_name"),
             "events": ("event_id",),
             "event_histograms": ("bucket_id", "app_name", "event_name", "interval", "bucket_start"),
+            "process_events": ("process_event_id",),
+            "deployments": ("deployment_id",),
+            "issue_apps": ("bucket_id", "app_name"),
+            "issues": ("bucket_id", "identifier"),
+            "issue_occurrences": ("occurrence_id",),
         },
     ),
     DemoTap(
