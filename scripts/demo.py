@@ -213,7 +213,7 @@ def report(label: str, counts: dict[str, tuple[int, int]], requests: int) -> Non
     print(f"  {label}: {requests} requests")
     for table, (rows, distinct) in counts.items():
         flag = "" if rows == distinct else f"  <-- {rows - distinct} DUPLICATES"
-        print(f"    {table:<28} {rows:>7} rows{flag}")
+        print(f"    {table:<34} {rows:>7} rows{flag}")
 
 
 def demo(tap: DemoTap) -> bool:
