@@ -8,6 +8,7 @@ duplicate rows, few requests), and stop the emulator whatever happens.
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import subprocess
@@ -29,7 +30,7 @@ STARTUP_TIMEOUT_SECONDS = 30.0
 
 @dataclass(frozen=True)
 class DemoTap:
-    """One tap of the demo: its emulator vendor, settings, and warehouse tables with keys."""
+    """One tap of the demo: its emulator vendor, settings, and where its tap class lives."""
 
     name: str
     vendor: str
@@ -37,75 +38,46 @@ class DemoTap:
     # setting name -> value; "{url}" is replaced by the emulator's main URL, "{auth}" (and any
     # other host name of the vendor) by that host's URL
     settings: dict[str, str]
-    tables: dict[str, tuple[str, ...]]
+    tap_class: str  # "module:Class"
+
+    @property
+    def tables(self) -> dict[str, tuple[str, ...]]:
+        """Every stream (a warehouse table) and its primary key, from the tap's own streams."""
+        module, _, name = self.tap_class.partition(":")
+        tap_type = getattr(importlib.import_module(module), name)
+        config = {key: value.format_map(_AnyUrl()) for key, value in self.settings.items()}
+        tap = tap_type(config=config, parse_env_config=False, validate_config=False)
+        return {stream.name: tuple(stream.primary_keys) for stream in tap.streams.values()}
+
+
+class _AnyUrl(dict):
+    """Fills "{url}"-style placeholders when only the streams are wanted (no request is sent)."""
+
+    def __missing__(self, key: str) -> str:
+        return "http://127.0.0.1"
 
 
 DEMO_TAPS = (
     DemoTap(
         name="tap-segment-config",
+        tap_class="tap_segment_config.tap:TapSegmentConfig",
         vendor="segment",
         schema="tap_segment_config",
         settings={"api_url": "{url}", "api_token": "segment-emulator-token"},
-        tables={
-            "destinations": ("id",),
-            "destination_subscriptions": ("id",),
-            "delivery_metrics": ("destinationId", "sourceId", "granularity", "windowStart"),
-            "workspace": ("id",),
-            "sources": ("id",),
-            "warehouses": ("id",),
-            "source_warehouse_connections": ("warehouseId", "sourceId"),
-            "tracking_plans": ("id",),
-            "tracking_plan_rules": ("trackingPlanId", "ruleId"),
-            "functions": ("id",),
-            "transformations": ("id",),
-            "reverse_etl_models": ("id",),
-            "spaces": ("id",),
-            "labels": ("key", "value"),
-            "users": ("id",),
-            "groups": ("id",),
-            "group_members": ("userGroupId", "userId"),
-            "roles": ("id",),
-            "catalog_sources": ("id",),
-            "catalog_destinations": ("id",),
-            "catalog_warehouses": ("id",),
-            "usage_api_calls_daily": ("timestamp",),
-            "usage_api_calls_per_source_daily": ("sourceId", "timestamp"),
-            "usage_mtu_daily": ("timestamp",),
-            "usage_mtu_per_source_daily": ("sourceId", "timestamp"),
-            "event_volume": ("granularity", "time", "sourceId", "eventName", "eventType"),
-            "audit_events": ("id",),
-            "delivery_overview": (
-                *("sourceId", "destinationId", "stage", "granularity", "time"),
-                *("eventName", "eventType", "discardReason", "appVersion"),
-            ),
-            "delivery_overview_sources": (
-                *("sourceId", "stage", "granularity", "time"),
-                *("eventName", "eventType", "discardReason", "appVersion"),
-            ),
-        },
     ),
     DemoTap(
         name="tap-launchdarkly-events",
+        tap_class="tap_launchdarkly_events.tap:TapLaunchDarklyEvents",
         vendor="launchdarkly",
         schema="tap_launchdarkly_events",
         settings={
             "api_url": "{url}",
             "api_token": "api-emulator-launchdarkly-token",
         },
-        tables={
-            "projects": ("key",),
-            "environments": ("projectKey", "key"),
-            "flags": ("projectKey", "environmentKey", "key"),
-            "segments": ("projectKey", "environmentKey", "key"),
-            "metrics": ("projectKey", "key"),
-            "members": ("_id",),
-            "teams": ("key",),
-            "audit_log": ("_id",),
-            "flag_events": ("id",),
-        },
     ),
     DemoTap(
         name="tap-pm2-events",
+        tap_class="tap_pm2_events.tap:TapPm2Events",
         vendor="pm2",
         schema="tap_pm2_events",
         settings={
@@ -113,33 +85,13 @@ DEMO_TAPS = (
             "auth_url": "{auth}",
             "refresh_token": "pm2-emulator-refresh-token",
         },
-        tables={
-            "buckets": ("id",),
-            "event_keys": ("bucket_id", "app_name", "event_name"),
-            "events": ("event_id",),
-            "event_histograms": ("bucket_id", "app_name", "event_name", "interval", "bucket_start"),
-            "process_events": ("process_event_id",),
-            "deployments": ("deployment_id",),
-            "issue_apps": ("bucket_id", "app_name"),
-            "issues": ("bucket_id", "identifier"),
-            "issue_occurrences": ("occurrence_id",),
-        },
     ),
     DemoTap(
         name="tap-apivideo-analytics",
+        tap_class="tap_apivideo_analytics.tap:TapApiVideoAnalytics",
         vendor="apivideo",
         schema="tap_apivideo_analytics",
         settings={"api_url": "{url}", "api_key": "apivideo-emulator-key"},
-        tables={
-            "video_plays": ("date", "dimension", "value", "video_id"),
-            "live_stream_plays": ("date", "dimension", "value", "live_stream_id"),
-            "metric_buckets": ("date", "metric", "breakdown", "dimension_value"),
-            "metric_timeseries": ("date", "metric"),
-            "metric_aggregates": ("date", "metric", "aggregation"),
-            "media_watch_time": ("date", "media_id"),
-            "videos": ("videoId",),
-            "live_streams": ("liveStreamId",),
-        },
     ),
 )
 
